@@ -1,0 +1,465 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using ChatterConnector.Engine.Conversion;
+using ChatterConnector.Engine.Mapping;
+using ChatterConnector.Engine.Model;
+using ChatterConnector.Engine.Sources;
+using ChatterConnector.Engine.Staging;
+using ChatterConnector.Engine.State;
+using ChatterConnector.Engine.Targets;
+
+namespace ChatterConnector.Engine.Import
+{
+    /// <summary>What a run would do, for -WhatIf: read-only.</summary>
+    public sealed class ImportPlan
+    {
+        public string ConnectorName { get; set; } = "";
+        public int NewItems { get; set; }
+        public int BadRows { get; set; }
+        public long OpenDeliveries { get; set; }
+        public long UnmappedDeliveries { get; set; }
+        public override string ToString() =>
+            string.Format(CultureInfo.InvariantCulture, "{0} new item(s), {1} unreadable row(s), {2} delivery(ies) to retry, {3} unmapped delivery(ies) to re-resolve",
+                NewItems, BadRows, OpenDeliveries, UnmappedDeliveries);
+    }
+
+    /// <summary>
+    /// One run of a connector: read what is new, convert, stage, and deliver to every
+    /// participant's mailbox, recording each step in the ledger so a run killed anywhere is
+    /// finished by the next one without a duplicate.
+    /// </summary>
+    public sealed class ImportPipeline
+    {
+        private const int BatchSize = 200;
+        private static readonly DeliveryStatus[] OpenStatuses = { DeliveryStatus.Pending, DeliveryStatus.InFlight, DeliveryStatus.Failed };
+
+        private readonly ConnectorStore _store;
+        private readonly ChatterConnectorInfo _connector;
+        private readonly MessageConverter _converter;
+        private readonly Func<DateTimeOffset> _clock;
+
+        public ImportPipeline(ConnectorStore store, ChatterConnectorInfo connector, MessageConverter? converter = null, Func<DateTimeOffset>? clock = null)
+        {
+            _store = store ?? throw new ArgumentNullException(nameof(store));
+            _connector = connector ?? throw new ArgumentNullException(nameof(connector));
+            _converter = converter ?? new MessageConverter();
+            _clock = clock ?? (() => DateTimeOffset.UtcNow);
+        }
+
+        private string Name => _connector.Name;
+
+        public static string DefaultStagingPath(string storePath, string connectorName) =>
+            Path.Combine(storePath, "staging", SafeFolder(connectorName));
+
+        private static string SafeFolder(string name)
+        {
+            var chars = name.Select(c => char.IsLetterOrDigit(c) || c == '-' || c == '_' || c == '.' ? c : '_').ToArray();
+            return new string(chars);
+        }
+
+        private ExportFolderSource Source()
+        {
+            if (string.IsNullOrEmpty(_connector.SourcePath))
+                throw new ChatterException("ChatterConnector.NoSource", ChatterErrorKind.InvalidArgument,
+                    $"The connector '{Name}' has no source. Set one with Set-ChatterConnector -SourcePath.", Name);
+            return new ExportFolderSource(_connector.SourcePath!, _connector.InstanceUrl);
+        }
+
+        private MaildirTarget Target()
+        {
+            if (string.IsNullOrEmpty(_connector.MaildirPath))
+                throw new ChatterException("ChatterConnector.NoTarget", ChatterErrorKind.InvalidArgument,
+                    $"The connector '{Name}' has no target. Set one with Set-ChatterConnector -MaildirPath.", Name);
+            return new MaildirTarget(_connector.MaildirPath!, _connector.FolderName);
+        }
+
+        private SourceWatermarks LoadWatermarks()
+        {
+            var w = new SourceWatermarks();
+            foreach (var obj in SourceWatermarks.Objects)
+            {
+                var v = _store.GetCheckpoint(Name, "watermark." + obj);
+                if (v != null && DateTimeOffset.TryParse(v, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var t)) w.ByObject[obj] = t;
+            }
+            return w;
+        }
+
+        /// <summary>What <see cref="Run"/> would do now, without changing anything.</summary>
+        public ImportPlan Plan(CancellationToken cancellationToken = default)
+        {
+            var source = Source();
+            var dir = source.ReadDirectory();
+            var plan = new ImportPlan { ConnectorName = Name };
+            foreach (var rec in source.ReadItems(dir, LoadWatermarks()))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (rec.Item == null) plan.BadRows++;
+                else if (!_store.HasItem(Name, rec.Key)) plan.NewItems++;
+            }
+            plan.OpenDeliveries = OpenStatuses.Sum(s => _store.CountDeliveries(Name, s));
+            plan.UnmappedDeliveries = _store.CountDeliveries(Name, DeliveryStatus.Unmapped);
+            return plan;
+        }
+
+        /// <summary>
+        /// Runs the connector once. Failures of single items or deliveries are reported to the
+        /// observer and logged; the run goes on. Cancellation stops between steps and leaves the
+        /// ledger consistent (status Stopped).
+        /// </summary>
+        public ChatterImportRun Run(IImportObserver? observer = null, CancellationToken cancellationToken = default)
+        {
+            observer ??= NullImportObserver.Instance;
+            var run = new ChatterImportRun
+            {
+                ConnectorName = Name, RunId = NewRunId(), StartTime = _clock(), Status = ImportRunStatus.Running, StorePath = _store.StorePath,
+            };
+            using var runLock = ConnectorLock.Acquire(_store.StorePath, Name);
+            foreach (var stale in _store.GetRuns(Name).Where(r => r.Status == ImportRunStatus.Running).ToList())
+            {
+                stale.Status = ImportRunStatus.Interrupted;
+                stale.Message = "The run ended without finishing (the process was stopped); a later run completed its work.";
+                _store.SaveRun(stale);
+            }
+            _store.SaveRun(run);
+            try
+            {
+                Execute(run, observer, cancellationToken);
+                run.Status = run.Failed > 0 ? ImportRunStatus.CompletedWithErrors : ImportRunStatus.Succeeded;
+            }
+            catch (OperationCanceledException)
+            {
+                run.Status = ImportRunStatus.Stopped;
+                run.Message = "The run was stopped; the next run carries on from where it stopped.";
+            }
+            catch (ChatterException ex)
+            {
+                run.Status = ImportRunStatus.Failed;
+                run.Message = ex.Message;
+                Finish(run);
+                throw;
+            }
+            catch (Exception ex)
+            {
+                run.Status = ImportRunStatus.Failed;
+                run.Message = ex.Message;
+                Finish(run);
+                throw;
+            }
+            Finish(run);
+            return run;
+        }
+
+        private void Finish(ChatterImportRun run)
+        {
+            run.EndTime = _clock();
+            _store.SaveRun(run);
+        }
+
+        private static string NewRunId() =>
+            DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss", CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N").Substring(0, 8);
+
+        private void Execute(ChatterImportRun run, IImportObserver observer, CancellationToken ct)
+        {
+            var source = Source();
+            var target = Target();
+            var staging = new LocalStaging(string.IsNullOrEmpty(_connector.StagingPath) ? DefaultStagingPath(_store.StorePath, Name) : _connector.StagingPath!);
+            staging.CleanTemporaryFiles();
+
+            observer.OnProgress(new ImportProgress("Reading", "Reading users and groups from " + source.Path, 0, 0));
+            var dir = source.ReadDirectory();
+            var mapper = new UserMapper(_connector, dir);
+            var watermarks = LoadWatermarks();
+
+            // 1. Participants of every thread a new item belongs to, and earlier items for newcomers.
+            RecordParticipants(source, dir, watermarks, mapper, run, observer, ct);
+
+            // 2. New items: convert, stage, and enter their deliveries in the ledger.
+            var newest = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+            var failedObjects = new HashSet<string>(StringComparer.Ordinal);
+            StageNewItems(source, dir, watermarks, mapper, staging, run, observer, newest, failedObjects, ct);
+
+            // 3. Deliveries that were unmapped: the mapping may have changed since.
+            Remap(mapper, run, ct);
+
+            // 4. Deliver everything open: new, retried after a failure, or in flight when a run was killed.
+            Deliver(target, run, observer, ct);
+
+            // 5. Move each object's watermark past what this run fully recorded.
+            using (var tx = _store.Begin())
+            {
+                foreach (var kv in newest)
+                {
+                    if (failedObjects.Contains(kv.Key)) continue;
+                    var old = watermarks.Get(kv.Key);
+                    if (old == null || kv.Value > old)
+                        _store.SetCheckpoint(Name, "watermark." + kv.Key, kv.Value.ToString("o", CultureInfo.InvariantCulture));
+                }
+                tx.Commit();
+            }
+        }
+
+        private static IEnumerable<string> ParticipantsOf(ChatterItem item, SourceDirectory dir)
+        {
+            if (!string.IsNullOrEmpty(item.AuthorId)) yield return item.AuthorId;
+            foreach (var m in item.Mentions) yield return m.Id;
+            if (item.ItemType == ChatterItemType.PrivateMessage && dir.ConversationMembers.TryGetValue(item.ThreadId, out var members))
+                foreach (var m in members) yield return m;
+        }
+
+        private void RecordParticipants(ExportFolderSource source, SourceDirectory dir, SourceWatermarks watermarks, UserMapper mapper,
+            ChatterImportRun run, IImportObserver observer, CancellationToken ct)
+        {
+            var count = 0;
+            using var tx = _store.Begin();
+            foreach (var rec in source.ReadItems(dir, watermarks))
+            {
+                ct.ThrowIfCancellationRequested();
+                if (rec.Item == null || _store.HasItem(Name, rec.Key)) continue;
+                foreach (var userId in ParticipantsOf(rec.Item, dir))
+                {
+                    if (!_store.AddParticipant(Name, rec.Item.ThreadId, userId)) continue;
+                    // A newcomer to a thread gets the thread's earlier items too.
+                    foreach (var earlier in _store.ItemsInThread(Name, rec.Item.ThreadId))
+                        AddDelivery(earlier.ItemKey, earlier.ItemId, earlier.ItemType, userId, mapper, run);
+                }
+                if (++count % 1000 == 0) observer.OnProgress(new ImportProgress("Reading", $"Found {count} new items", count, 0));
+            }
+            tx.Commit();
+        }
+
+        private void StageNewItems(ExportFolderSource source, SourceDirectory dir, SourceWatermarks watermarks, UserMapper mapper, LocalStaging staging,
+            ChatterImportRun run, IImportObserver observer, Dictionary<string, DateTimeOffset> newest, HashSet<string> failedObjects, CancellationToken ct)
+        {
+            var inBatch = 0;
+            var tx = _store.Begin();
+            try
+            {
+                foreach (var rec in source.ReadItems(dir, watermarks))
+                {
+                    ct.ThrowIfCancellationRequested();
+                    if (rec.Item == null)
+                    {
+                        failedObjects.Add(rec.Object);
+                        run.Failed++;
+                        var entry = Log(run, rec.Key, rec.Key, rec.ItemType, null, null, DeliveryStatus.Failed, rec.Error, null, 0, null);
+                        observer.OnFailure("ChatterSource.BadRow", entry);
+                        continue;
+                    }
+                    if (rec.Modstamp > (newest.TryGetValue(rec.Object, out var n) ? n : DateTimeOffset.MinValue)) newest[rec.Object] = rec.Modstamp;
+                    if (_store.HasItem(Name, rec.Key)) continue;
+                    run.ItemsAvailable++;
+
+                    var item = rec.Item;
+                    item.Participants = _store.GetParticipants(Name, item.ThreadId)
+                        .Select(id => dir.FindUser(id) ?? new ChatterUser { Id = id, Name = id, IsActive = false }).ToList();
+                    StagedItem staged;
+                    try
+                    {
+                        var message = _converter.Convert(item);
+                        var file = staging.Stage(message);
+                        staged = new StagedItem
+                        {
+                            ItemKey = item.Key, ItemId = item.Id, ThreadId = item.ThreadId, ItemType = item.ItemType, AuthorId = item.AuthorId,
+                            MessageId = message.MessageId, StagedPath = file.Path, Sha256 = file.Sha256, Size = file.Size,
+                            PartialReason = message.IsPartial ? string.Join(" ", message.Warnings) : null,
+                        };
+                    }
+                    catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is FormatException || ex is ArgumentException)
+                    {
+                        failedObjects.Add(rec.Object);
+                        run.Failed++;
+                        var entry = Log(run, item.Key, item.Id, item.ItemType, item.AuthorId, null, DeliveryStatus.Failed,
+                            "The item could not be converted or staged: " + ex.Message, null, 0, null);
+                        observer.OnFailure("ChatterImport.StagingFailed", entry);
+                        continue;
+                    }
+                    _store.AddItem(Name, staged);
+                    foreach (var p in item.Participants)
+                        AddDelivery(staged.ItemKey, staged.ItemId, staged.ItemType, p.Id, mapper, run);
+
+                    if (++inBatch >= BatchSize)
+                    {
+                        tx.Commit();
+                        tx = _store.Begin();
+                        inBatch = 0;
+                        observer.OnProgress(new ImportProgress("Converting", $"Converted and staged {run.ItemsAvailable} items", run.ItemsAvailable, 0));
+                    }
+                }
+                tx.Commit();
+            }
+            finally
+            {
+                tx.Dispose();
+            }
+        }
+
+        /// <summary>Enters one (item, participant) delivery in the ledger: to the participant's mailbox, or as unmapped.</summary>
+        private void AddDelivery(string itemKey, string itemId, ChatterItemType type, string userId, UserMapper mapper, ChatterImportRun run)
+        {
+            var map = mapper.Resolve(userId);
+            if (map.Mailbox != null)
+            {
+                _store.AddDelivery(Name, new DeliveryRecord { ItemKey = itemKey, Recipient = map.Mailbox, UserId = userId, Mailbox = map.Mailbox, Status = DeliveryStatus.Pending });
+                return;
+            }
+            var unmapped = new DeliveryRecord
+            {
+                ItemKey = itemKey, Recipient = DeliveryRecord.UnmappedRecipient(userId), UserId = userId, Status = DeliveryStatus.Unmapped, Reason = map.Reason,
+            };
+            if (_store.AddDelivery(Name, unmapped))
+            {
+                run.Unmapped++;
+                run.MessagesAfterFanout++;
+                Log(run, itemKey, itemId, type, userId, null, DeliveryStatus.Unmapped, map.Reason, null, 0, null);
+            }
+        }
+
+        private void Remap(UserMapper mapper, ChatterImportRun run, CancellationToken ct)
+        {
+            long after = 0;
+            while (true)
+            {
+                ct.ThrowIfCancellationRequested();
+                var batch = _store.GetDeliveries(Name, new[] { DeliveryStatus.Unmapped }, after, 1000);
+                if (batch.Count == 0) return;
+                after = batch[batch.Count - 1].Row;
+                using var tx = _store.Begin();
+                foreach (var d in batch)
+                {
+                    var map = mapper.Resolve(d.UserId);
+                    if (map.Mailbox == null) continue;
+                    _store.RemoveDelivery(Name, d);
+                    _store.AddDelivery(Name, new DeliveryRecord { ItemKey = d.ItemKey, Recipient = map.Mailbox, UserId = d.UserId, Mailbox = map.Mailbox, Status = DeliveryStatus.Pending });
+                }
+                tx.Commit();
+            }
+        }
+
+        private void Deliver(MaildirTarget target, ChatterImportRun run, IImportObserver observer, CancellationToken ct)
+        {
+            long total = OpenStatuses.Sum(s => _store.CountDeliveries(Name, s));
+            long done = 0;
+            long after = 0;
+            var items = new Dictionary<string, StagedItem?>(StringComparer.Ordinal);
+            observer.OnProgress(new ImportProgress("Delivering", $"Delivering {total} messages", 0, total));
+            while (true)
+            {
+                ct.ThrowIfCancellationRequested();
+                var batch = _store.GetDeliveries(Name, OpenStatuses, after, BatchSize);
+                if (batch.Count == 0) break;
+                after = batch[batch.Count - 1].Row;
+
+                // Mark the batch in flight first: a run killed during the copies finds them in flight
+                // next time and looks for each message before delivering it again.
+                var checkFirst = new HashSet<string>(StringComparer.Ordinal);
+                using (var tx = _store.Begin())
+                {
+                    foreach (var d in batch)
+                    {
+                        if (d.Status != DeliveryStatus.Pending) checkFirst.Add(d.ItemKey + "\n" + d.Recipient);
+                        d.Status = DeliveryStatus.InFlight;
+                        _store.UpdateDelivery(Name, d);
+                    }
+                    tx.Commit();
+                }
+
+                var results = new List<(DeliveryRecord, ChatterLogEntry, string?)>();
+                foreach (var d in batch)
+                {
+                    if (!items.TryGetValue(d.ItemKey, out var item))
+                    {
+                        if (items.Count > 10000) items.Clear();
+                        items[d.ItemKey] = item = _store.GetItem(Name, d.ItemKey);
+                    }
+                    results.Add(DeliverOne(target, run, d, item, checkFirst.Contains(d.ItemKey + "\n" + d.Recipient)));
+                }
+
+                using (var tx = _store.Begin())
+                {
+                    foreach (var (d, entry, _) in results)
+                    {
+                        _store.UpdateDelivery(Name, d);
+                        _store.AppendLog(entry);
+                    }
+                    tx.Commit();
+                }
+                foreach (var (_, entry, errorId) in results)
+                    if (errorId != null) observer.OnFailure(errorId, entry);
+
+                done += batch.Count;
+                observer.OnProgress(new ImportProgress("Delivering", $"Delivered {done} of {total} messages", done, total));
+            }
+        }
+
+        private (DeliveryRecord, ChatterLogEntry, string?) DeliverOne(MaildirTarget target, ChatterImportRun run, DeliveryRecord d, StagedItem? item, bool checkFirst)
+        {
+            run.MessagesAfterFanout++;
+            d.Attempts++;
+            string? errorId = null;
+            if (item == null)
+            {
+                d.Status = DeliveryStatus.Failed;
+                d.Reason = "The ledger has no staged message for this item.";
+                errorId = "ChatterImport.StagedMessageMissing";
+            }
+            else
+            {
+                try
+                {
+                    if (!File.Exists(item.StagedPath))
+                    {
+                        d.Status = DeliveryStatus.Failed;
+                        d.Reason = $"The staged message '{item.StagedPath}' is missing; restore the staging folder.";
+                        errorId = "ChatterImport.StagedMessageMissing";
+                    }
+                    else if (target.Deliver(d.Mailbox!, item.MessageId, item.StagedPath, checkFirst) == DeliveryOutcome.AlreadyPresent)
+                    {
+                        d.Status = DeliveryStatus.SkippedDuplicate;
+                        d.Reason = "The message was already in the mailbox.";
+                    }
+                    else
+                    {
+                        d.Status = item.PartialReason != null ? DeliveryStatus.PartiallyImported : DeliveryStatus.Imported;
+                        d.Reason = item.PartialReason;
+                    }
+                }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is ChatterException)
+                {
+                    d.Status = DeliveryStatus.Failed;
+                    d.Reason = "The message could not be written to the mailbox: " + ex.Message;
+                    errorId = ex is ChatterException ce ? ce.ErrorId : "ChatterImport.DeliveryFailed";
+                }
+            }
+            switch (d.Status)
+            {
+                case DeliveryStatus.Imported: run.Imported++; run.Bytes += item!.Size; break;
+                case DeliveryStatus.PartiallyImported: run.PartiallyImported++; run.Bytes += item!.Size; break;
+                case DeliveryStatus.SkippedDuplicate: run.SkippedDuplicates++; break;
+                case DeliveryStatus.Failed: run.Failed++; break;
+            }
+            var entry = new ChatterLogEntry
+            {
+                Time = _clock(), ConnectorName = Name, RunId = run.RunId, ItemKey = d.ItemKey, ItemId = item?.ItemId ?? d.ItemKey, ItemType = item?.ItemType,
+                SalesforceUser = d.UserId, Mailbox = d.Mailbox, Status = d.Status, Reason = d.Reason, InternetMessageId = item == null ? null : "<" + item.MessageId + ">",
+                Size = item?.Size ?? 0, Sha256 = item?.Sha256,
+            };
+            return (d, entry, errorId);
+        }
+
+        private ChatterLogEntry Log(ChatterImportRun run, string key, string itemId, ChatterItemType? type, string? user, string? mailbox,
+            DeliveryStatus status, string? reason, string? messageId, long size, string? sha)
+        {
+            var entry = new ChatterLogEntry
+            {
+                Time = _clock(), ConnectorName = Name, RunId = run.RunId, ItemKey = key, ItemId = itemId, ItemType = type, SalesforceUser = user,
+                Mailbox = mailbox, Status = status, Reason = reason, InternetMessageId = messageId, Size = size, Sha256 = sha,
+            };
+            _store.AppendLog(entry);
+            return entry;
+        }
+    }
+}

@@ -1,0 +1,192 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text.RegularExpressions;
+using ChatterConnector.Engine.Model;
+using ChatterConnector.Engine.Sources;
+using CsvHelper;
+using CsvHelper.Configuration;
+
+namespace ChatterConnector.Engine.Mapping
+{
+    /// <summary>A problem found in a mapping file or a mailbox setting: an error id, what to fix, and the line or value.</summary>
+    public sealed class MappingProblem
+    {
+        public MappingProblem(string errorId, string message, string target)
+        {
+            ErrorId = errorId; Message = message; Target = target;
+        }
+        public string ErrorId { get; }
+        public string Message { get; }
+        public string Target { get; }
+    }
+
+    /// <summary>
+    /// Resolves Salesforce users to mailboxes: the mapping file first (by user Id, Username or
+    /// Email), then the user's own Email when automatic mapping is on, then the default mailbox.
+    /// A mailbox outside the accepted domains is not used; the next rule is tried.
+    /// </summary>
+    public sealed class UserMapper
+    {
+        private static readonly Regex Address = new Regex(@"^[^\s@<>()\[\]\\,;:""/]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$",
+            RegexOptions.Compiled | RegexOptions.CultureInvariant);
+
+        private readonly ChatterConnectorInfo _connector;
+        private readonly SourceDirectory _directory;
+        private readonly Dictionary<string, string> _rules = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        private readonly Dictionary<string, ChatterUserMappingEntry> _cache = new Dictionary<string, ChatterUserMappingEntry>(StringComparer.Ordinal);
+
+        public UserMapper(ChatterConnectorInfo connector, SourceDirectory directory)
+        {
+            _connector = connector;
+            _directory = directory;
+            foreach (var rule in connector.MappingRules)
+                if (!_rules.ContainsKey(rule.SalesforceUser.Trim())) _rules[rule.SalesforceUser.Trim()] = NormalizeMailbox(rule.Mailbox);
+        }
+
+        /// <summary>True when <paramref name="mailbox"/> is a plain address (local@domain) that is safe as a folder name.</summary>
+        public static bool IsValidMailbox(string? mailbox) => mailbox != null && mailbox.Length <= 254 && Address.IsMatch(mailbox.Trim());
+
+        public static string NormalizeMailbox(string mailbox) => mailbox.Trim().ToLowerInvariant();
+
+        public static bool IsAccepted(string mailbox, string[] acceptedDomains)
+        {
+            if (acceptedDomains == null || acceptedDomains.Length == 0) return true;
+            var domain = mailbox.Substring(mailbox.LastIndexOf('@') + 1);
+            return acceptedDomains.Any(d => string.Equals(d.Trim().TrimStart('@'), domain, StringComparison.OrdinalIgnoreCase));
+        }
+
+        /// <summary>Resolves a user by id; an id the export does not know is unmapped unless a rule or the default catches it.</summary>
+        public ChatterUserMappingEntry Resolve(string userId)
+        {
+            if (_cache.TryGetValue(userId, out var hit)) return hit;
+            var user = _directory.FindUser(userId) ?? new ChatterUser { Id = userId, Name = userId, IsActive = false };
+            var entry = Resolve(user, _directory.FindUser(userId) == null);
+            _cache[userId] = entry;
+            return entry;
+        }
+
+        private ChatterUserMappingEntry Resolve(ChatterUser user, bool unknown)
+        {
+            var entry = new ChatterUserMappingEntry
+            {
+                ConnectorName = _connector.Name, SalesforceUserId = user.Id, Name = user.Name, Username = user.Username,
+                Email = user.Email, IsActive = user.IsActive, Source = MappingSource.Unmapped,
+            };
+            var reasons = new List<string>();
+
+            string? fromFile = null;
+            foreach (var key in new[] { user.Id, user.Username, user.Email })
+                if (!string.IsNullOrEmpty(key) && _rules.TryGetValue(key!, out fromFile)) break;
+            if (fromFile != null)
+            {
+                if (IsAccepted(fromFile, _connector.AcceptedDomain)) return Mapped(entry, fromFile, MappingSource.File, "mapping file");
+                reasons.Add($"the mapping file's mailbox {fromFile} is outside the accepted domains");
+            }
+
+            if (_connector.AutomaticMapping)
+            {
+                if (unknown) reasons.Add("the user is not in the export's User.csv");
+                else if (string.IsNullOrWhiteSpace(user.Email)) reasons.Add("the user has no email address");
+                else if (!IsValidMailbox(user.Email)) reasons.Add($"the user's email '{user.Email}' is not a valid address");
+                else if (!IsAccepted(NormalizeMailbox(user.Email!), _connector.AcceptedDomain)) reasons.Add($"the user's email domain is not accepted ({user.Email})");
+                else return Mapped(entry, NormalizeMailbox(user.Email!), MappingSource.Automatic, "user's email");
+            }
+            else if (fromFile == null)
+            {
+                reasons.Add("no mapping file entry and automatic mapping is off");
+            }
+
+            if (!string.IsNullOrEmpty(_connector.DefaultMailbox))
+                return Mapped(entry, NormalizeMailbox(_connector.DefaultMailbox!), MappingSource.Default, "default mailbox: " + string.Join("; ", reasons));
+
+            entry.Reason = reasons.Count == 0 ? "no mapping" : string.Join("; ", reasons);
+            return entry;
+        }
+
+        private static ChatterUserMappingEntry Mapped(ChatterUserMappingEntry e, string mailbox, MappingSource source, string reason)
+        {
+            e.Mailbox = mailbox;
+            e.Source = source;
+            e.Reason = reason;
+            return e;
+        }
+
+        /// <summary>Every user of the directory with its resolution, in the order of the export.</summary>
+        public IEnumerable<ChatterUserMappingEntry> ResolveAll() => _directory.Users.Keys.Select(Resolve);
+
+        // ---- mapping files -------------------------------------------------------------------
+
+        /// <summary>
+        /// Reads a mapping file (CSV with columns SalesforceUser,Mailbox). Throws when the file cannot
+        /// be read or lacks the columns; returns the good rules and reports each bad line as a problem.
+        /// </summary>
+        public static List<UserMappingRule> ReadMappingFile(string path, List<MappingProblem> problems)
+        {
+            if (!File.Exists(path))
+                throw new ChatterException("ChatterMapping.FileNotFound", ChatterErrorKind.ObjectNotFound,
+                    $"The mapping file '{path}' does not exist.", path);
+            var rules = new List<UserMappingRule>();
+            try
+            {
+                using var reader = new StreamReader(path, detectEncodingFromByteOrderMarks: true);
+                using var csv = new CsvReader(reader, new CsvConfiguration(CultureInfo.InvariantCulture) { MissingFieldFound = null, BadDataFound = null });
+                if (!csv.Read() || !csv.ReadHeader())
+                    throw MissingColumns(path);
+                var header = csv.HeaderRecord!.Select(h => h.Trim()).ToList();
+                var userCol = header.FindIndex(h => h.Equals("SalesforceUser", StringComparison.OrdinalIgnoreCase));
+                var mailboxCol = header.FindIndex(h => h.Equals("Mailbox", StringComparison.OrdinalIgnoreCase));
+                if (userCol < 0 || mailboxCol < 0) throw MissingColumns(path);
+                while (csv.Read())
+                {
+                    var line = csv.Parser.RawRow;
+                    var user = (csv.Parser.Record?.ElementAtOrDefault(userCol) ?? "").Trim();
+                    var mailbox = (csv.Parser.Record?.ElementAtOrDefault(mailboxCol) ?? "").Trim();
+                    var where = $"{Path.GetFileName(path)}:{line}";
+                    if (user.Length == 0 && mailbox.Length == 0) continue;
+                    if (user.Length == 0)
+                        problems.Add(new MappingProblem("ChatterMapping.MissingUser", $"Line {line} of '{path}' names no SalesforceUser.", where));
+                    else if (!IsValidMailbox(mailbox))
+                        problems.Add(new MappingProblem("ChatterMapping.InvalidMailbox", $"Line {line} of '{path}' maps '{user}' to '{mailbox}', which is not a valid mailbox address (name@domain).", where));
+                    else
+                        rules.Add(new UserMappingRule { SalesforceUser = user, Mailbox = NormalizeMailbox(mailbox) });
+                }
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                throw new ChatterException("ChatterMapping.FileUnreadable", ChatterErrorKind.ReadError,
+                    $"The mapping file '{path}' cannot be read: {ex.Message}", path, ex);
+            }
+            return rules;
+        }
+
+        private static ChatterException MissingColumns(string path) =>
+            new ChatterException("ChatterMapping.MissingColumns", ChatterErrorKind.InvalidData,
+                $"The mapping file '{path}' must have a header row with the columns SalesforceUser and Mailbox.", path);
+
+        /// <summary>Rules that name no user of the export, and mailboxes outside the accepted domains.</summary>
+        public static List<MappingProblem> Check(IEnumerable<UserMappingRule> rules, SourceDirectory directory, string[] acceptedDomains)
+        {
+            var known = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var u in directory.Users.Values)
+            {
+                known.Add(u.Id);
+                if (!string.IsNullOrEmpty(u.Username)) known.Add(u.Username!);
+                if (!string.IsNullOrEmpty(u.Email)) known.Add(u.Email!);
+            }
+            var problems = new List<MappingProblem>();
+            foreach (var r in rules)
+            {
+                if (!known.Contains(r.SalesforceUser))
+                    problems.Add(new MappingProblem("ChatterMapping.UnknownUser",
+                        $"The mapping file names '{r.SalesforceUser}', which is no user Id, Username or Email in the Salesforce export. The rule is kept in case the user appears later.", r.SalesforceUser));
+                if (!IsAccepted(r.Mailbox, acceptedDomains))
+                    problems.Add(new MappingProblem("ChatterMapping.DomainNotAccepted",
+                        $"The mailbox '{r.Mailbox}' for '{r.SalesforceUser}' is outside the accepted domains ({string.Join(", ", acceptedDomains)}); it will not be used.", r.Mailbox));
+            }
+            return problems;
+        }
+    }
+}

@@ -1,0 +1,56 @@
+using System;
+using System.Collections.Generic;
+
+namespace ChatterConnector.Engine.Model
+{
+    /// <summary>One line of a mapping file: a Salesforce user (Id, Username or Email) and the mailbox it goes to.</summary>
+    public sealed class UserMappingRule
+    {
+        public string SalesforceUser { get; set; } = "";
+        public string Mailbox { get; set; } = "";
+    }
+
+    /// <summary>
+    /// A named connector: where it reads, stages and delivers, how users map to mailboxes, and
+    /// when it runs. This is the object the cmdlets pass along the pipeline.
+    /// </summary>
+    public sealed class ChatterConnectorInfo
+    {
+        public string Name { get; set; } = "";
+        /// <summary>The Salesforce data-export folder.</summary>
+        public string? SourcePath { get; set; }
+        /// <summary>Where converted messages are staged (one .eml per message). Default: under the store.</summary>
+        public string? StagingPath { get; set; }
+        /// <summary>The root of the Maildir target: one Maildir per mailbox below it.</summary>
+        public string? MaildirPath { get; set; }
+        public string FolderName { get; set; } = DefaultFolderName;
+        public string[] AcceptedDomain { get; set; } = new string[0];
+        public TimeSpan Schedule { get; set; } = TimeSpan.FromHours(24);
+        public bool Suspended { get; set; }
+        /// <summary>The org's URL, used for the links back to items (X-Chatter-Url).</summary>
+        public string InstanceUrl { get; set; } = DefaultInstanceUrl;
+
+        public bool AutomaticMapping { get; set; }
+        public string? DefaultMailbox { get; set; }
+        public string? MappingFile { get; set; }
+        public List<UserMappingRule> MappingRules { get; set; } = new List<UserMappingRule>();
+
+        public DateTimeOffset Created { get; set; }
+        public DateTimeOffset Modified { get; set; }
+        public DateTimeOffset? LastRunTime { get; set; }
+        public string? LastRunStatus { get; set; }
+
+        /// <summary>When the connector is next due: the last run plus the schedule (now, if it never ran).</summary>
+        public DateTimeOffset? NextRunTime => Suspended ? (DateTimeOffset?)null : (LastRunTime ?? Created) + (LastRunTime == null ? TimeSpan.Zero : Schedule);
+
+        /// <summary>The store the connector lives in, so that piping it on binds -StorePath.</summary>
+        public string StorePath { get; set; } = "";
+
+        public const string DefaultFolderName = "Salesforce Chatter";
+        public const string DefaultInstanceUrl = "https://login.salesforce.com";
+
+        public bool IsDue(DateTimeOffset now) => !Suspended && (NextRunTime ?? now) <= now;
+
+        public override string ToString() => Name;
+    }
+}
