@@ -1,6 +1,10 @@
 using System;
+using System.Collections.Generic;
 using System.Management.Automation;
 using System.Threading;
+using ChatterConnector.Engine;
+using ChatterConnector.Engine.Model;
+using ChatterConnector.Engine.State;
 
 namespace ChatterConnector.Commands
 {
@@ -8,9 +12,10 @@ namespace ChatterConnector.Commands
     /// Base of every ChatterConnector cmdlet: the -StorePath parameter, a cancellation token that
     /// Ctrl+C (StopProcessing) cancels, and the one place where engine exceptions become error records.
     /// </summary>
-    public abstract class ChatterCmdlet : PSCmdlet
+    public abstract class ChatterCmdlet : PSCmdlet, IDisposable
     {
         private readonly CancellationTokenSource _cancel = new CancellationTokenSource();
+        private readonly Dictionary<string, ConnectorStore> _stores = new Dictionary<string, ConnectorStore>(StringComparer.Ordinal);
 
         /// <summary>The connector store folder. Default: $env:CHATTERCONNECTOR_HOME, else a folder in the user's profile.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -27,5 +32,126 @@ namespace ChatterConnector.Commands
 
         protected string? ResolveOptionalPath(string? path) =>
             string.IsNullOrEmpty(path) ? null : ResolvePath(path!);
+
+        /// <summary>The store named by -StorePath (resolved against the current location), or the default; opened once per cmdlet.</summary>
+        protected ConnectorStore Store()
+        {
+            var path = StoreLocation.Resolve(ResolveOptionalPath(StorePath));
+            if (!_stores.TryGetValue(path, out var store))
+            {
+                store = ConnectorStore.Open(path);
+                _stores[path] = store;
+            }
+            return store;
+        }
+
+        /// <summary>Turns an engine failure into an error record with its own id, category and target.</summary>
+        protected static ErrorRecord ToErrorRecord(ChatterException ex) =>
+            new ErrorRecord(ex, ex.ErrorId, Category(ex.Kind), ex.Target);
+
+        protected static ErrorRecord NewError(string errorId, ErrorCategory category, object? target, string message, Exception? inner = null) =>
+            new ErrorRecord(new ChatterException(errorId, ChatterErrorKind.InvalidArgument, message, target, inner), errorId, category, target);
+
+        protected static ErrorCategory Category(ChatterErrorKind kind)
+        {
+            switch (kind)
+            {
+                case ChatterErrorKind.InvalidArgument: return ErrorCategory.InvalidArgument;
+                case ChatterErrorKind.InvalidData: return ErrorCategory.InvalidData;
+                case ChatterErrorKind.ObjectNotFound: return ErrorCategory.ObjectNotFound;
+                case ChatterErrorKind.ResourceExists: return ErrorCategory.ResourceExists;
+                case ChatterErrorKind.ResourceBusy: return ErrorCategory.ResourceBusy;
+                case ChatterErrorKind.ResourceUnavailable: return ErrorCategory.ResourceUnavailable;
+                case ChatterErrorKind.PermissionDenied: return ErrorCategory.PermissionDenied;
+                case ChatterErrorKind.WriteError: return ErrorCategory.WriteError;
+                case ChatterErrorKind.ReadError: return ErrorCategory.ReadError;
+                case ChatterErrorKind.AuthenticationError: return ErrorCategory.AuthenticationError;
+                case ChatterErrorKind.OperationStopped: return ErrorCategory.OperationStopped;
+                default: return ErrorCategory.InvalidOperation;
+            }
+        }
+
+        /// <summary>
+        /// Runs <paramref name="action"/>; a ChatterException becomes a non-terminating error (the
+        /// pipeline goes on with the next input), or a terminating one with <paramref name="terminating"/>.
+        /// </summary>
+        protected void Try(Action action, bool terminating = false)
+        {
+            try
+            {
+                action();
+            }
+            catch (ChatterException ex)
+            {
+                if (terminating) ThrowTerminatingError(ToErrorRecord(ex));
+                WriteError(ToErrorRecord(ex));
+            }
+        }
+
+        /// <summary>Connectors named by wildcard patterns; a plain name that matches nothing is a not-found error.</summary>
+        protected IEnumerable<ChatterConnectorInfo> FindConnectors(string[]? names)
+        {
+            var all = Store().ListConnectors();
+            if (names == null || names.Length == 0)
+            {
+                foreach (var c in all) yield return c;
+                yield break;
+            }
+            var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var name in names)
+            {
+                var pattern = WildcardPattern.Get(name, WildcardOptions.IgnoreCase);
+                var found = false;
+                foreach (var c in all)
+                {
+                    if (!pattern.IsMatch(c.Name)) continue;
+                    found = true;
+                    if (seen.Add(c.Name)) yield return c;
+                }
+                if (!found && !WildcardPattern.ContainsWildcardCharacters(name))
+                    WriteError(ToErrorRecord(new ChatterException("ChatterConnector.NotFound", ChatterErrorKind.ObjectNotFound,
+                        $"There is no connector named '{name}' in the store '{Store().StorePath}'. Get-ChatterConnector lists them.", name)));
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var s in _stores.Values) s.Dispose();
+            _stores.Clear();
+            _cancel.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Base of the cmdlets that act on one connector: -Name (bound by property name, so a
+    /// ChatterImportRun or a CSV row works too) or -InputObject (a piped connector).
+    /// </summary>
+    public abstract class ConnectorCmdlet : ChatterCmdlet
+    {
+        protected const string ByName = "ByName";
+        protected const string ByObject = "ByInputObject";
+
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByName, ValueFromPipelineByPropertyName = true)]
+        [Alias("ConnectorName")]
+        [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ConnectorNameCompleter))]
+        public string Name { get; set; } = "";
+
+        [Parameter(Mandatory = true, ParameterSetName = ByObject, ValueFromPipeline = true)]
+        [ValidateNotNull]
+        public ChatterConnectorInfo? InputObject { get; set; }
+
+        /// <summary>The connector this record is about, read fresh from its store; null after writing a not-found error.</summary>
+        protected ChatterConnectorInfo? ResolveConnector()
+        {
+            if (InputObject != null && string.IsNullOrEmpty(StorePath) && !string.IsNullOrEmpty(InputObject.StorePath))
+                StorePath = InputObject.StorePath;
+            var name = InputObject?.Name ?? Name;
+            var c = Store().FindConnector(name);
+            if (c == null)
+                WriteError(ToErrorRecord(new ChatterException("ChatterConnector.NotFound", ChatterErrorKind.ObjectNotFound,
+                    $"There is no connector named '{name}' in the store '{Store().StorePath}'. Get-ChatterConnector lists them.", name)));
+            return c;
+        }
     }
 }
