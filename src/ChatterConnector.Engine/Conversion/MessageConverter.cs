@@ -82,8 +82,10 @@ namespace ChatterConnector.Engine.Conversion
                     Content = new MimeContent(new LazyFileStream(file.ContentPath!), ContentEncoding.Default),
                     ContentDisposition = new ContentDisposition(ContentDisposition.Attachment),
                     ContentTransferEncoding = ContentEncoding.Base64,
-                    FileName = name,
                 };
+                // RFC 2231 when not ASCII: MimeKit writes Latin-1 names as iso-8859-1 and anything else as UTF-8.
+                part.ContentType.Parameters.Add(Encoding.UTF8, "name", name);
+                part.ContentDisposition.Parameters.Add(Encoding.UTF8, "filename", name);
                 attachments.Add(part);
                 fileLines.Add((name, size));
             }
@@ -100,7 +102,7 @@ namespace ChatterConnector.Engine.Conversion
             var from = Mailbox(item.Author, item.AuthorId);
             var to = Recipients(item);
             string? toNames = item.ItemType == ChatterItemType.PrivateMessage && to.Count > 0
-                ? string.Join(", ", to.Select(m => m.Name.Length > 0 ? m.Name : m.Address))
+                ? string.Join(", ", to.Select(m => string.IsNullOrEmpty(m.Name) ? m.Address : m.Name))
                 : null;
 
             string text = BuildText(headline, date, toNames, notice, title, bodyText, link ?? rawLink, fileLines, url);
