@@ -258,6 +258,10 @@ public sealed class MessageConverterTests : IClassFixture<ConversionFixtures>
         Assert.Equal("0F9000000000001AAA", parsed.Headers["X-Chatter-ParentId"]);
         Assert.Null(parsed.Headers["X-Chatter-Url"]);
         Assert.Null(parsed.Headers["X-Mailer"]);
+        // new MimeMessage() adds a random Message-Id and a Date of now: the converter must replace both.
+        Assert.Single(parsed.Headers, h => h.Id == HeaderId.MessageId);
+        Assert.Single(parsed.Headers, h => h.Id == HeaderId.Date);
+        Assert.Single(parsed.Headers, h => h.Id == HeaderId.MimeVersion);
     }
 
     [Fact]
