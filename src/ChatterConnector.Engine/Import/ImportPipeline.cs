@@ -202,14 +202,6 @@ namespace ChatterConnector.Engine.Import
             }
         }
 
-        private static IEnumerable<string> ParticipantsOf(ChatterItem item, SourceDirectory dir)
-        {
-            if (!string.IsNullOrEmpty(item.AuthorId)) yield return item.AuthorId;
-            foreach (var m in item.Mentions) yield return m.Id;
-            if (item.ItemType == ChatterItemType.PrivateMessage && dir.ConversationMembers.TryGetValue(item.ThreadId, out var members))
-                foreach (var m in members) yield return m;
-        }
-
         private void RecordParticipants(ExportFolderSource source, SourceDirectory dir, SourceWatermarks watermarks, UserMapper mapper,
             ChatterImportRun run, IImportObserver observer, CancellationToken ct)
         {
@@ -219,7 +211,7 @@ namespace ChatterConnector.Engine.Import
             {
                 ct.ThrowIfCancellationRequested();
                 if (rec.Item == null || _store.HasItem(Name, rec.Key)) continue;
-                foreach (var userId in ParticipantsOf(rec.Item, dir))
+                foreach (var userId in ItemReader.ParticipantIds(rec.Item, dir))
                 {
                     if (!_store.AddParticipant(Name, rec.Item.ThreadId, userId)) continue;
                     // A newcomer to a thread gets the thread's earlier items too.
