@@ -273,6 +273,8 @@ namespace ChatterConnector.Engine.Sources.Sample
                         if (i == 9 && posts >= 50 && f == 0) _org.MissingFileId = version.Id;
                     }
 
+                    if (plan.Rich && (i == 8 || rng.Chance(80))) AddInlineImage(post);
+
                     BuildComments(rng, post, created, plan, members, i == 0);
 
                     // Edits, then perhaps a deletion, each later than the last change.
@@ -408,6 +410,26 @@ namespace ChatterConnector.Engine.Sources.Sample
                         : rng.BetweenLong(32_769, 300_000);
                 }
                 return _org.NewFile(name, size, rng.NextUInt64());
+            }
+
+            /// <summary>
+            /// An image pasted into a rich-text body: <c>&lt;img src="sfdc://069…"&gt;</c> in the body and a
+            /// FeedAttachment of Type InlineImage whose RecordId is the ContentVersion.
+            /// </summary>
+            private void AddInlineImage(FeedItemRow post)
+            {
+                var rng = _fileRng;
+                var name = "image" + (_fileCount++).ToString(CultureInfo.InvariantCulture) + ".png";
+                var version = _org.NewFile(name, rng.BetweenLong(200, 150_000), rng.NextUInt64());
+                post.Body += "<p><img src=\"sfdc://" + version.ContentDocumentId + "\" alt=\"" + name + "\"></img></p>";
+                _org.FeedAttachments.Add(new FeedAttachmentRow
+                {
+                    Id = _org.Ids.Next(SampleIds.FeedAttachment),
+                    FeedEntityId = post.Id,
+                    Type = "InlineImage",
+                    RecordId = version.Id,
+                    Title = version.Title,
+                });
             }
 
             private string? MentionName(SampleRandom rng, int kind)
