@@ -113,7 +113,7 @@ namespace ChatterConnector.Engine.Tests
             Assert.True(hash == GoldenHash, "The default export changed; its hash is now " + hash);
         }
 
-        private const string GoldenHash = "B1FB929D6F400AD4BC9096DDF6DC3B8D3DCCD5639C5159215B9373C2C165959E";
+        private const string GoldenHash = "CA0390CD4B957C3FF771924043507F7D82E29F67C684E7C97233B783E8AFAC29";
 
         [Fact]
         public void DifferentSeed_WritesDifferentBytes()
@@ -418,6 +418,8 @@ namespace ChatterConnector.Engine.Tests
                 Assert.Contains(org.ContentVersions, v => v.FileExtension == ext);
             Assert.Contains("../../evil.txt", names);
             Assert.Contains("a:b?.txt", names);
+            Assert.Contains("李雷的笔记.txt", names);
+            Assert.Contains("README", names);
             Assert.Contains(names, n => n.Any(c => c > 127));
             Assert.Contains(org.ContentVersions, v => v.ContentSize == "0");
             Assert.Contains(org.ContentVersions, v => long.Parse(v.ContentSize, CultureInfo.InvariantCulture) > 1_000_000);

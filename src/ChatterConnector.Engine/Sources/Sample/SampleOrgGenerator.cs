@@ -86,6 +86,7 @@ namespace ChatterConnector.Engine.Sources.Sample
             private readonly List<string> _userNames = new List<string>();
             private readonly List<List<int>> _groupMembers = new List<List<int>>();
             private int _fileCount;
+            private int _imageCount;
 
             public Run(SampleOrgOptions o)
             {
@@ -419,7 +420,7 @@ namespace ChatterConnector.Engine.Sources.Sample
             private void AddInlineImage(FeedItemRow post)
             {
                 var rng = _fileRng;
-                var name = "image" + (_fileCount++).ToString(CultureInfo.InvariantCulture) + ".png";
+                var name = "image" + (++_imageCount).ToString(CultureInfo.InvariantCulture) + ".png";
                 var version = _org.NewFile(name, rng.BetweenLong(200, 150_000), rng.NextUInt64());
                 post.Body += "<p><img src=\"sfdc://" + version.ContentDocumentId + "\" alt=\"" + name + "\"></img></p>";
                 _org.FeedAttachments.Add(new FeedAttachmentRow
