@@ -6,6 +6,8 @@ using System.Linq;
 using System.Reflection;
 using System.Threading;
 using CsvHelper;
+using CsvHelper.Configuration;
+using System.Text;
 
 namespace ChatterConnector.Engine.Sources.Sample
 {
@@ -238,17 +240,16 @@ namespace ChatterConnector.Engine.Sources.Sample
         {
             var columns = CsvColumns<T>.Columns;
             var names = CsvColumns<T>.Names;
-            var values = new string[columns.Length];
             using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024);
-            // CsvHelper 34's defaults: RFC 4180, quote when needed, CRLF, UTF-8 without BOM.
-            using var csv = CsvWriter.Create(stream, CsvWriterOptions.Default, leaveOpen: false);
-            // WriteRecord(string[]) rather than WriteHeader(string[]): CsvHelper 34's net8/net10 builds
-            // lack the string[] WriteHeader overload that this netstandard2.0 build would bind to.
-            csv.WriteRecord(names);
+            using var writer = new StreamWriter(stream, new UTF8Encoding(false));
+            // RFC 4180: quote when needed, CRLF between records, UTF-8 without BOM.
+            using var csv = new CsvWriter(writer, new CsvConfiguration(CultureInfo.InvariantCulture));
+            foreach (var name in names) csv.WriteField(name);
+            csv.NextRecord();
             foreach (var row in rows)
             {
-                for (var i = 0; i < columns.Length; i++) values[i] = columns[i](row) ?? "";
-                csv.WriteRecord(values);
+                for (var i = 0; i < columns.Length; i++) csv.WriteField(columns[i](row) ?? "");
+                csv.NextRecord();
             }
         }
 
