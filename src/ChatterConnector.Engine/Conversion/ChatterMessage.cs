@@ -39,11 +39,44 @@ namespace ChatterConnector.Engine.Conversion
 
         public DateTimeOffset Date { get; internal set; }
 
-        /// <summary>Number of bytes of the message.</summary>
-        public long Size { get; internal set; }
+        private long? size;
+        private string? sha256;
 
-        /// <summary>SHA-256 of the bytes of the message, lowercase hex.</summary>
-        public string Sha256 { get; internal set; } = "";
+        /// <summary>Number of bytes of the message (worked out on first use, by writing it once to a hash).</summary>
+        public long Size
+        {
+            get { Measure(); return size!.Value; }
+        }
+
+        /// <summary>SHA-256 of the bytes of the message, lowercase hex (worked out on first use).</summary>
+        public string Sha256
+        {
+            get { Measure(); return sha256!; }
+        }
+
+        /// <summary>Records what a writer measured while writing the message, so it is not written again to measure it.</summary>
+        internal void SetMeasured(long length, string hash)
+        {
+            lock (writeLock)
+            {
+                size = length;
+                sha256 = hash;
+            }
+        }
+
+        private void Measure()
+        {
+            lock (writeLock)
+            {
+                if (size != null) return;
+                using (var hashing = new HashingStream())
+                {
+                    Mime.WriteTo(Format, hashing);
+                    size = hashing.Length;
+                    sha256 = hashing.GetHashHex();
+                }
+            }
+        }
 
         /// <summary>Number of files attached.</summary>
         public int AttachmentCount { get; internal set; }
@@ -85,7 +118,7 @@ namespace ChatterConnector.Engine.Conversion
         /// <summary>The exact bytes of the message (in memory: for large messages prefer <see cref="WriteTo"/>).</summary>
         public byte[] GetBytes()
         {
-            using (var memory = new MemoryStream(Size > 0 && Size < int.MaxValue ? (int)Size : 4096))
+            using (var memory = new MemoryStream(size > 0 && size < int.MaxValue ? (int)size.Value : 4096))
             {
                 WriteTo(memory);
                 return memory.ToArray();

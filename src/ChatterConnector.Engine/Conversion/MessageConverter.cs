@@ -169,12 +169,6 @@ namespace ChatterConnector.Engine.Conversion
                 Warnings = warnings.Distinct(StringComparer.Ordinal).ToArray(),
                 IsPartial = partial,
             };
-            using (var hashing = new HashingStream())
-            {
-                result.WriteTo(hashing);
-                result.Size = hashing.Length;
-                result.Sha256 = hashing.GetHashHex();
-            }
             return result;
         }
 

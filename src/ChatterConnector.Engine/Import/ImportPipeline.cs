@@ -4,6 +4,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Threading;
+using System.Threading.Tasks;
 using ChatterConnector.Engine.Conversion;
 using ChatterConnector.Engine.Mapping;
 using ChatterConnector.Engine.Model;
@@ -226,67 +227,80 @@ namespace ChatterConnector.Engine.Import
         private void StageNewItems(ExportFolderSource source, SourceDirectory dir, SourceWatermarks watermarks, UserMapper mapper, LocalStaging staging,
             ChatterImportRun run, IImportObserver observer, Dictionary<string, DateTimeOffset> newest, HashSet<string> failedObjects, CancellationToken ct)
         {
-            var inBatch = 0;
-            var tx = _store.Begin();
-            try
+            // Conversion is pure and staging writes each message to a file of its own, so a window of
+            // items is converted and staged in parallel; the ledger records them in source order.
+            var window = new List<(SourceRecord Record, StagedItem? Staged, Exception? Error)>(BatchSize);
+            foreach (var rec in source.ReadItems(dir, watermarks))
             {
-                foreach (var rec in source.ReadItems(dir, watermarks))
+                ct.ThrowIfCancellationRequested();
+                if (rec.Item == null)
                 {
-                    ct.ThrowIfCancellationRequested();
-                    if (rec.Item == null)
-                    {
-                        failedObjects.Add(rec.Object);
-                        run.Failed++;
-                        var entry = Log(run, rec.Key, rec.Key, rec.ItemType, null, null, DeliveryStatus.Failed, rec.Error, null, 0, null);
-                        observer.OnFailure("ChatterSource.BadRow", entry);
-                        continue;
-                    }
-                    if (rec.Modstamp > (newest.TryGetValue(rec.Object, out var n) ? n : DateTimeOffset.MinValue)) newest[rec.Object] = rec.Modstamp;
-                    if (_store.HasItem(Name, rec.Key)) continue;
-                    run.ItemsAvailable++;
-
-                    var item = rec.Item;
-                    item.Participants = _store.GetParticipants(Name, item.ThreadId)
-                        .Select(id => dir.FindUser(id) ?? new ChatterUser { Id = id, Name = id, IsActive = false }).ToList();
-                    StagedItem staged;
-                    try
-                    {
-                        var message = _converter.Convert(item);
-                        var file = staging.Stage(message);
-                        staged = new StagedItem
-                        {
-                            ItemKey = item.Key, ItemId = item.Id, ThreadId = item.ThreadId, ItemType = item.ItemType, AuthorId = item.AuthorId,
-                            MessageId = message.MessageId, StagedPath = file.Path, Sha256 = file.Sha256, Size = file.Size,
-                            PartialReason = message.IsPartial ? string.Join(" ", message.Warnings) : null,
-                        };
-                    }
-                    catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is FormatException || ex is ArgumentException)
-                    {
-                        failedObjects.Add(rec.Object);
-                        run.Failed++;
-                        var entry = Log(run, item.Key, item.Id, item.ItemType, item.AuthorId, null, DeliveryStatus.Failed,
-                            "The item could not be converted or staged: " + ex.Message, null, 0, null);
-                        observer.OnFailure("ChatterImport.StagingFailed", entry);
-                        continue;
-                    }
-                    _store.AddItem(Name, staged);
-                    foreach (var p in item.Participants)
-                        AddDelivery(staged.ItemKey, staged.ItemId, staged.ItemType, p.Id, mapper, run);
-
-                    if (++inBatch >= BatchSize)
-                    {
-                        tx.Commit();
-                        tx = _store.Begin();
-                        inBatch = 0;
-                        observer.OnProgress(new ImportProgress("Converting", $"Converted and staged {run.ItemsAvailable} items", run.ItemsAvailable, 0));
-                    }
+                    failedObjects.Add(rec.Object);
+                    run.Failed++;
+                    var entry = Log(run, rec.Key, rec.Key, rec.ItemType, null, null, DeliveryStatus.Failed, rec.Error, null, 0, null);
+                    observer.OnFailure("ChatterSource.BadRow", entry);
+                    continue;
                 }
-                tx.Commit();
+                if (rec.Modstamp > (newest.TryGetValue(rec.Object, out var n) ? n : DateTimeOffset.MinValue)) newest[rec.Object] = rec.Modstamp;
+                if (_store.HasItem(Name, rec.Key) || window.Exists(w => w.Record.Key == rec.Key)) continue;
+                rec.Item.Participants = _store.GetParticipants(Name, rec.Item.ThreadId)
+                    .Select(id => dir.FindUser(id) ?? new ChatterUser { Id = id, Name = id, IsActive = false }).ToList();
+                window.Add((rec, null, null));
+                if (window.Count >= BatchSize)
+                {
+                    StageWindow(window, mapper, staging, run, observer, failedObjects, ct);
+                    window.Clear();
+                }
             }
-            finally
+            StageWindow(window, mapper, staging, run, observer, failedObjects, ct);
+        }
+
+        private void StageWindow(List<(SourceRecord Record, StagedItem? Staged, Exception? Error)> window, UserMapper mapper, LocalStaging staging,
+            ChatterImportRun run, IImportObserver observer, HashSet<string> failedObjects, CancellationToken ct)
+        {
+            if (window.Count == 0) return;
+            var options = new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = Environment.ProcessorCount };
+            Parallel.For(0, window.Count, options, i =>
             {
-                tx.Dispose();
+                var item = window[i].Record.Item!;
+                try
+                {
+                    var message = _converter.Convert(item);
+                    var file = staging.Stage(message);
+                    window[i] = (window[i].Record, new StagedItem
+                    {
+                        ItemKey = item.Key, ItemId = item.Id, ThreadId = item.ThreadId, ItemType = item.ItemType, AuthorId = item.AuthorId,
+                        MessageId = message.MessageId, StagedPath = file.Path, Sha256 = file.Sha256, Size = file.Size,
+                        PartialReason = message.IsPartial ? string.Join(" ", message.Warnings) : null,
+                    }, null);
+                }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is FormatException || ex is ArgumentException)
+                {
+                    window[i] = (window[i].Record, null, ex);
+                }
+            });
+
+            using var tx = _store.Begin();
+            var failures = new List<ChatterLogEntry>();
+            foreach (var (rec, staged, error) in window)
+            {
+                var item = rec.Item!;
+                run.ItemsAvailable++;
+                if (staged == null)
+                {
+                    failedObjects.Add(rec.Object);
+                    run.Failed++;
+                    failures.Add(Log(run, item.Key, item.Id, item.ItemType, item.AuthorId, null, DeliveryStatus.Failed,
+                        "The item could not be converted or staged: " + error!.Message, null, 0, null));
+                    continue;
+                }
+                _store.AddItem(Name, staged);
+                foreach (var p in item.Participants)
+                    AddDelivery(staged.ItemKey, staged.ItemId, staged.ItemType, p.Id, mapper, run);
             }
+            tx.Commit();
+            foreach (var f in failures) observer.OnFailure("ChatterImport.StagingFailed", f);
+            observer.OnProgress(new ImportProgress("Converting", $"Converted and staged {run.ItemsAvailable} items", run.ItemsAvailable, 0));
         }
 
         /// <summary>Enters one (item, participant) delivery in the ledger: to the participant's mailbox, or as unmapped.</summary>

@@ -49,6 +49,7 @@ namespace ChatterConnector.Engine.Staging
                     }
                     hash = ToHex(sha.Hash!);
                 }
+                message.SetMeasured(size, hash);
                 var final = PathFor(hash);
                 Directory.CreateDirectory(Path.GetDirectoryName(final)!);
                 if (File.Exists(final)) File.Delete(tmp);

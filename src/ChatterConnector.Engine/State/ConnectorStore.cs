@@ -88,6 +88,7 @@ CREATE TABLE IF NOT EXISTS thread_participants (connector TEXT NOT NULL COLLATE 
 CREATE TABLE IF NOT EXISTS deliveries (connector TEXT NOT NULL COLLATE NOCASE, item_key TEXT NOT NULL, recipient TEXT NOT NULL, user_id TEXT NOT NULL,
   mailbox TEXT, status TEXT NOT NULL, reason TEXT, attempts INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (connector, item_key, recipient));
 CREATE INDEX IF NOT EXISTS deliveries_open ON deliveries (connector, status);
+CREATE INDEX IF NOT EXISTS deliveries_todo ON deliveries (connector) WHERE status IN ('Pending','InFlight','Failed');
 CREATE TABLE IF NOT EXISTS log (id INTEGER PRIMARY KEY AUTOINCREMENT, connector TEXT NOT NULL COLLATE NOCASE, time TEXT NOT NULL, run_id TEXT NOT NULL,
   item_key TEXT NOT NULL, item_id TEXT NOT NULL, item_type TEXT, sf_user TEXT, mailbox TEXT, status TEXT NOT NULL, reason TEXT, message_id TEXT, size INTEGER NOT NULL, sha256 TEXT);
 CREATE INDEX IF NOT EXISTS log_by_run ON log (connector, run_id);
