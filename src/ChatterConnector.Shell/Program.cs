@@ -72,6 +72,10 @@ internal static class Program
 
         using var runspace = RunspaceFactory.CreateRunspace(host, iss);
         runspace.Open();
+
+        // NO_COLOR: no ANSI escapes at all (redirected output is stripped by the host UI anyway).
+        if (Environment.GetEnvironmentVariable("NO_COLOR") is not null)
+            PSStyle.Instance.OutputRendering = OutputRendering.PlainText;
         var session = new Session(runspace, host);
 
         if (modulePath is not null && !session.ImportModule(modulePath)) return 1;

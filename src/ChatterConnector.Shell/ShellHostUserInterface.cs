@@ -31,7 +31,8 @@ internal sealed class ShellHostUserInterface : PSHostUserInterface, IHostUISuppo
 
     public override PSHostRawUserInterface RawUI => _raw;
 
-    public override bool SupportsVirtualTerminal => false;
+    /// <summary>True when stdout is a terminal: $PSStyle's "Host" rendering then keeps ANSI escapes.</summary>
+    public override bool SupportsVirtualTerminal => !Console.IsOutputRedirected;
 
     /// <summary>Sends what the host would write to stdout into <paramref name="buffer"/> until disposed.</summary>
     public static IDisposable Capture(StringBuilder buffer)
@@ -60,6 +61,8 @@ internal sealed class ShellHostUserInterface : PSHostUserInterface, IHostUISuppo
             captures.Peek().Append(value);
             return;
         }
+        // Strips ANSI escapes (e.g. the bold table headers) when stdout is not a terminal.
+        value = GetOutputString(value, SupportsVirtualTerminal);
         lock (_consoleLock)
         {
             _progress.ClearLine();
@@ -107,6 +110,7 @@ internal sealed class ShellHostUserInterface : PSHostUserInterface, IHostUISuppo
 
     private void Err(string text, ConsoleColor color)
     {
+        text = GetOutputString(text, !Console.IsErrorRedirected);
         lock (_consoleLock)
         {
             _progress.ClearLine();
@@ -148,15 +152,28 @@ internal sealed class ShellHostUserInterface : PSHostUserInterface, IHostUISuppo
 
         var text = new StringBuilder();
         var command = record.InvocationInfo?.MyCommand?.Name;
-        if (!string.IsNullOrEmpty(command) && record.InvocationInfo?.MyCommand is not ExternalScriptInfo)
+        if (!string.IsNullOrEmpty(command) && record.InvocationInfo?.MyCommand is CmdletInfo or FunctionInfo or ApplicationInfo)
             text.Append(command).Append(" : ");
         text.Append(message);
 
         var position = record.InvocationInfo;
-        if (position is not null && position.ScriptLineNumber > 0)
+        var fromStack = StackLocation(record.ScriptStackTrace);
+        if (position is not null && position.ScriptLineNumber > 0 && !string.IsNullOrEmpty(position.ScriptName))
         {
-            var where = string.IsNullOrEmpty(position.ScriptName) ? "line" : position.ScriptName;
-            text.Append('\n').Append($"At {where}:{position.ScriptLineNumber} char:{position.OffsetInLine}");
+            text.Append('\n').Append($"At {position.ScriptName}:{position.ScriptLineNumber} char:{position.OffsetInLine}");
+            var line = position.Line?.TrimEnd('\r', '\n');
+            if (!string.IsNullOrWhiteSpace(line) && !line.Contains('\n'))
+                text.Append('\n').Append("+ ").Append(line.Trim());
+        }
+        else if (fromStack is not null)
+        {
+            // Write-Error reports against the script's caller (here, the shell's own `& 'script'`);
+            // the stack trace still knows the line of the script.
+            text.Append('\n').Append("At ").Append(fromStack);
+        }
+        else if (position is not null && position.ScriptLineNumber > 0)
+        {
+            text.Append('\n').Append($"At line:{position.ScriptLineNumber} char:{position.OffsetInLine}");
             var line = position.Line?.TrimEnd('\r', '\n');
             if (!string.IsNullOrWhiteSpace(line) && !line.Contains('\n'))
                 text.Append('\n').Append("+ ").Append(line.Trim());
@@ -164,6 +181,19 @@ internal sealed class ShellHostUserInterface : PSHostUserInterface, IHostUISuppo
         text.Append('\n').Append("    + CategoryInfo: ").Append(record.CategoryInfo);
         text.Append('\n').Append("    + FullyQualifiedErrorId: ").Append(record.FullyQualifiedErrorId);
         Err(text.ToString(), ConsoleColor.Red);
+    }
+
+    /// <summary>"file:line" from the first frame of a script stack trace that names a file.</summary>
+    private static string? StackLocation(string? stackTrace)
+    {
+        if (string.IsNullOrEmpty(stackTrace)) return null;
+        var first = stackTrace.Split('\n')[0].Trim();
+        var comma = first.IndexOf(", ", StringComparison.Ordinal);
+        var colon = first.LastIndexOf(": line ", StringComparison.Ordinal);
+        if (comma < 0 || colon < comma) return null;
+        var file = first[(comma + 2)..colon];
+        if (file.StartsWith('<')) return null;
+        return file + ":" + first[(colon + 7)..];
     }
 
     // ---- stdin --------------------------------------------------------------------------------

@@ -152,7 +152,29 @@ public sealed class WriteErrorCommand : PSCmdlet
             record.ErrorDetails ??= new ErrorDetails(record.Exception.Message);
             record.ErrorDetails.RecommendedAction = RecommendedAction;
         }
+        // Like Write-Error, report the error against the calling script rather than this cmdlet.
+        if (GetVariableValue("MyInvocation") is InvocationInfo caller) ErrorRecordAccess.Attribute(record, caller, "Write-Error");
         WriteError(record);
+    }
+}
+
+/// <summary>The internal ErrorRecord members the real Write-Error uses, reached by reflection (best effort).</summary>
+internal static class ErrorRecordAccess
+{
+    private const BindingFlags Flags = BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public;
+    private static readonly MethodInfo? s_setInvocationInfo = typeof(ErrorRecord).GetMethod("SetInvocationInfo", Flags, new[] { typeof(InvocationInfo) });
+    private static readonly PropertyInfo? s_preserve = typeof(ErrorRecord).GetProperty("PreserveInvocationInfoOnce", Flags);
+
+    public static void Attribute(ErrorRecord record, InvocationInfo invocation, string activity)
+    {
+        if (s_setInvocationInfo is null || s_preserve is null) return;
+        try
+        {
+            s_setInvocationInfo.Invoke(record, new object[] { invocation });
+            s_preserve.SetValue(record, true);
+            record.CategoryInfo.Activity = activity;
+        }
+        catch (Exception) { }
     }
 }
 
