@@ -268,10 +268,10 @@ internal sealed class ShellHostUserInterface : PSHostUserInterface, IHostUISuppo
         return picked.Count > 0 ? picked[0] : defaultChoice;
     }
 
-    public Collection<int> PromptForChoice(string caption, string message, Collection<ChoiceDescription> choices, IEnumerable<int>? defaultChoices) =>
+    public Collection<int> PromptForChoice(string? caption, string? message, Collection<ChoiceDescription> choices, IEnumerable<int>? defaultChoices) =>
         PromptForChoice(caption, message, choices, defaultChoices, single: false);
 
-    private Collection<int> PromptForChoice(string caption, string message, Collection<ChoiceDescription> choices, IEnumerable<int>? defaults, bool single)
+    private Collection<int> PromptForChoice(string? caption, string? message, Collection<ChoiceDescription> choices, IEnumerable<int>? defaults, bool single)
     {
         EnsureInteractive();
         var defaultSet = defaults?.ToList() ?? new List<int>();
