@@ -173,11 +173,23 @@ internal sealed partial class Session
 
     private static string Quote(string text) => "'" + text.Replace("'", "''") + "'";
 
-    // -Name, -Name: and -Name:$true/$false stay parameter names, as pwsh -File binds them; anything
-    // else is passed as a literal string (PowerShell converts it to the parameter's type).
-    [GeneratedRegex(@"^-[\p{L}_][\p{L}\p{N}_-]*(:(\$true|\$false)?)?$", RegexOptions.IgnoreCase)]
+    // -Name and -Name:value stay parameter names, as pwsh -File binds them ($true and $false after the
+    // colon stay booleans); anything else is passed as a literal string, which PowerShell converts
+    // to the parameter's type.
+    [GeneratedRegex(@"^(-[\p{L}_][\p{L}\p{N}_-]*)(:(.*))?$", RegexOptions.Singleline)]
     private static partial Regex ParameterToken();
 
-    private static string ArgumentText(string argument) =>
-        ParameterToken().IsMatch(argument) ? argument : Quote(argument);
+    private static string ArgumentText(string argument)
+    {
+        if (argument == "--") return argument; // end of parameters: what follows is positional
+        var match = ParameterToken().Match(argument);
+        if (!match.Success) return Quote(argument);
+        if (!match.Groups[2].Success) return argument;
+        var value = match.Groups[3].Value;
+        if (value.Length == 0) return match.Groups[1].Value + ":";
+        var literal = value.Equals("$true", StringComparison.OrdinalIgnoreCase) || value.Equals("$false", StringComparison.OrdinalIgnoreCase)
+            ? value
+            : Quote(value);
+        return match.Groups[1].Value + ":" + literal;
+    }
 }

@@ -147,6 +147,8 @@ internal sealed class ShellHostUserInterface : PSHostUserInterface, IHostUISuppo
     public void WriteErrorRecord(ErrorRecord record)
     {
         var message = record.ErrorDetails?.Message;
+        if (string.IsNullOrEmpty(message) && record.Exception is ParseException { Errors.Length: > 0 } parse)
+            message = string.Join("\n", parse.Errors.Select(e => e.Message)); // its Message repeats the position
         if (string.IsNullOrEmpty(message)) message = record.Exception?.Message;
         if (string.IsNullOrEmpty(message)) message = record.ToString();
 
