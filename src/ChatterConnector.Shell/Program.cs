@@ -1,6 +1,4 @@
-using System.Collections.ObjectModel;
 using System.Management.Automation;
-using System.Management.Automation.Language;
 using System.Management.Automation.Runspaces;
 
 namespace ChatterConnector.Shell;
@@ -33,6 +31,19 @@ internal static class Program
         """;
 
     private static int Main(string[] args)
+    {
+        try
+        {
+            return Run(args);
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine("ChatterConnector.Shell: " + e);
+            return 1;
+        }
+    }
+
+    private static int Run(string[] args)
     {
         Options options;
         try

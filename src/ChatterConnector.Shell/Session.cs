@@ -155,6 +155,7 @@ internal sealed partial class Session
         finally
         {
             _current = null;
+            _host.ShellUI.ClearProgress();
         }
         if (ps.InvocationStateInfo.State == PSInvocationState.Stopped) stopped = true;
         if (stopped) _host.ShellUI.WriteErrorLine("The pipeline was stopped (Ctrl+C).");

@@ -140,6 +140,12 @@ internal sealed class ShellHostUserInterface : PSHostUserInterface, IHostUISuppo
 
     public override void WriteProgress(long sourceId, ProgressRecord record) => _progress.Write(sourceId, record);
 
+    /// <summary>Removes a progress line left on the terminal (a script that never wrote -Completed).</summary>
+    public void ClearProgress()
+    {
+        lock (_consoleLock) _progress.ClearLine();
+    }
+
     /// <summary>
     /// Writes an error record in the classic view: the message, where it happened, then the
     /// CategoryInfo and FullyQualifiedErrorId lines.
