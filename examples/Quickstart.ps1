@@ -22,13 +22,15 @@ param(
 $ErrorActionPreference = 'Stop'
 
 $root = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($Path)
-$export = Join-Path $root 'export'
-$store = Join-Path $root 'store'
-$maildir = Join-Path $root 'maildir'
+# .NET path calls rather than Join-Path/Test-Path: the script also runs in ChatterConnector.Shell,
+# whose PowerShell engine carries only the core cmdlets.
+$export = [System.IO.Path]::Combine($root, 'export')
+$store = [System.IO.Path]::Combine($root, 'store')
+$maildir = [System.IO.Path]::Combine($root, 'maildir')
 
-if (-not (Test-Path -LiteralPath (Join-Path $export 'User.csv'))) {
+if (-not [System.IO.File]::Exists([System.IO.Path]::Combine($export, 'User.csv'))) {
     Write-Host "Generating a sample Salesforce export in $export"
-    New-ChatterSampleExport -Path $export -Users $Users -Posts $Posts -Seed $Seed
+    New-ChatterSampleExport -Path $export -Users $Users -Posts $Posts -Seed $Seed | Out-Default
 }
 
 $connector = Get-ChatterConnector -StorePath $store -Name Quickstart -ErrorAction SilentlyContinue
@@ -40,10 +42,11 @@ if (-not $connector) {
 
 Write-Host "`nImporting into $maildir"
 $run = $connector | Start-ChatterImport -Force -ErrorAction Continue
-$run
+# Out-Default per section, so each prints with its own table view.
+$run | Out-Default
 
 Write-Host "`nLog entries that need attention (failed, partially imported, unmapped):"
-$run | Get-ChatterConnectorLog -Status Failed, PartiallyImported, Unmapped
+$run | Get-ChatterConnectorLog -Status Failed, PartiallyImported, Unmapped | Out-Default
 
 Write-Host "`nThe archive: one Maildir per mailbox, the messages in '.Salesforce Chatter/cur'."
 Write-Host "Get-ChatterConnectorLog -Name Quickstart -StorePath '$store' shows the whole log."
