@@ -347,6 +347,8 @@ namespace ChatterConnector.Engine.Import
 
         private void Deliver(MaildirTarget target, ChatterImportRun run, IImportObserver observer, CancellationToken ct)
         {
+            // A run stopped while writing may have left half-copied files in tmp: clear them first.
+            foreach (var mailbox in _store.MailboxesInFlight(Name)) target.CleanTemporaryFiles(mailbox);
             long total = OpenStatuses.Sum(s => _store.CountDeliveries(Name, s));
             long done = 0;
             long after = 0;

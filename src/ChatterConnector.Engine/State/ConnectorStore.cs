@@ -346,6 +346,15 @@ PRAGMA user_version = 1;");
             return list;
         }
 
+        /// <summary>Mailboxes with a delivery in flight: a run was stopped while writing to them.</summary>
+        public List<string> MailboxesInFlight(string connector)
+        {
+            var list = new List<string>();
+            using var r = Reader("SELECT DISTINCT mailbox FROM deliveries WHERE connector = $c AND status = 'InFlight' AND mailbox IS NOT NULL", ("$c", connector));
+            while (r.Read()) list.Add(r.GetString(0));
+            return list;
+        }
+
         public long CountDeliveries(string connector, DeliveryStatus status) =>
             Convert.ToInt64(Scalar("SELECT COUNT(*) FROM deliveries WHERE connector = $c AND status = $s", ("$c", connector), ("$s", status.ToString())), CultureInfo.InvariantCulture);
 
