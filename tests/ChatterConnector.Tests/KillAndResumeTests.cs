@@ -8,21 +8,13 @@ namespace ChatterConnector.Tests;
 /// </summary>
 public class KillAndResumeTests
 {
-    private static string ShellDll()
-    {
-        var config = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
-        var dll = Path.Combine(Repo.Root, "src", "ChatterConnector.Shell", "bin", config, "net10.0", "ChatterConnector.Shell.dll");
-        Assert.True(File.Exists(dll), "build the solution first: " + dll);
-        return dll;
-    }
-
     private static Process StartImport(string store)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
-        psi.ArgumentList.Add(ShellDll());
+        psi.ArgumentList.Add(Shell.Dll);
         psi.ArgumentList.Add("-NonInteractive");
         psi.ArgumentList.Add("-Command");
         psi.ArgumentList.Add($"$ProgressPreference = 'SilentlyContinue'; Start-ChatterImport -Name K -StorePath '{store}' -Force | Out-Null");
