@@ -4,7 +4,7 @@
 
 BeforeDiscovery {
     Import-Module "$PSScriptRoot/../../out/ChatterConnector/ChatterConnector.psd1" -Force -ErrorAction Stop
-    $common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
+    $common = @([System.Management.Automation.Cmdlet]::CommonParameters)
     $commands = @((Get-Module ChatterConnector).ExportedCommands.Keys | Sort-Object | ForEach-Object {
         @{
             Name       = $_
