@@ -9,18 +9,12 @@ using ChatterConnector.Engine.State;
 namespace ChatterConnector.Commands
 {
     /// <summary>
-    /// Base of every ChatterConnector cmdlet: the -StorePath parameter, a cancellation token that
-    /// Ctrl+C (StopProcessing) cancels, and the one place where engine exceptions become error records.
+    /// Base of every ChatterConnector cmdlet: a cancellation token that Ctrl+C (StopProcessing)
+    /// cancels, path resolution, and the one place where engine exceptions become error records.
     /// </summary>
-    public abstract class ChatterCmdlet : PSCmdlet, IDisposable
+    public abstract class ChatterCmdletBase : PSCmdlet, IDisposable
     {
         private readonly CancellationTokenSource _cancel = new CancellationTokenSource();
-        private readonly Dictionary<string, ConnectorStore> _stores = new Dictionary<string, ConnectorStore>(StringComparer.Ordinal);
-
-        /// <summary>The connector store folder. Default: $env:CHATTERCONNECTOR_HOME, else a folder in the user's profile.</summary>
-        [Parameter(ValueFromPipelineByPropertyName = true)]
-        [ValidateNotNullOrEmpty]
-        public string? StorePath { get; set; }
 
         protected CancellationToken CancellationToken => _cancel.Token;
 
@@ -32,6 +26,19 @@ namespace ChatterConnector.Commands
 
         protected string? ResolveOptionalPath(string? path) =>
             string.IsNullOrEmpty(path) ? null : ResolvePath(path!);
+
+        public virtual void Dispose() => _cancel.Dispose();
+    }
+
+    /// <summary>Base of the cmdlets that use the connector store: the -StorePath parameter and the open store.</summary>
+    public abstract class ChatterCmdlet : ChatterCmdletBase
+    {
+        private readonly Dictionary<string, ConnectorStore> _stores = new Dictionary<string, ConnectorStore>(StringComparer.Ordinal);
+
+        /// <summary>The connector store folder. Default: $env:CHATTERCONNECTOR_HOME, else a folder in the user's profile.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string? StorePath { get; set; }
 
         /// <summary>The store named by -StorePath (resolved against the current location), or the default; opened once per cmdlet.</summary>
         protected ConnectorStore Store()
@@ -114,11 +121,11 @@ namespace ChatterConnector.Commands
             }
         }
 
-        public void Dispose()
+        public override void Dispose()
         {
             foreach (var s in _stores.Values) s.Dispose();
             _stores.Clear();
-            _cancel.Dispose();
+            base.Dispose();
         }
     }
 

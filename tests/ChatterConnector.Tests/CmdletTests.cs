@@ -76,8 +76,15 @@ public class CmdletTests
         Assert.Equal("ChatterSource.FolderNotFound,ChatterConnector.Commands.StartChatterImportCommand", e.FullyQualifiedErrorId);
         Assert.Equal(ErrorCategory.ObjectNotFound, e.CategoryInfo.Category);
         Assert.Equal(t.Sub("export"), e.TargetObject);
+        Assert.Equal("Failed", ((dynamic)Assert.Single(r.Output)).Status.ToString());
         var run = (dynamic)Assert.Single(ps.Run("Get-ChatterImportRun -Name C -StorePath $store", Vars(t)).Output);
         Assert.Equal("Failed", run.Status.ToString());
+
+        // A failed run leaves the connector due: the next scheduled start retries it, no -Force needed.
+        SmallOrg.Write(t.Sub("export"));
+        r = ps.Run("Get-ChatterConnector -StorePath $store | Start-ChatterImport", Vars(t));
+        Assert.Empty(r.Errors);
+        Assert.Equal("Succeeded", ((dynamic)Assert.Single(r.Output)).Status.ToString());
     }
 
     [Fact]

@@ -40,8 +40,15 @@ namespace ChatterConnector.Engine.Model
         public DateTimeOffset? LastRunTime { get; set; }
         public string? LastRunStatus { get; set; }
 
-        /// <summary>When the connector is next due: the last run plus the schedule (now, if it never ran).</summary>
-        public DateTimeOffset? NextRunTime => Suspended ? (DateTimeOffset?)null : (LastRunTime ?? Created) + (LastRunTime == null ? TimeSpan.Zero : Schedule);
+        /// <summary>When the last run that completed (Succeeded or CompletedWithErrors) started.</summary>
+        public DateTimeOffset? LastCompletedRunTime { get; set; }
+
+        /// <summary>
+        /// When the connector is next due: the last completed run plus the schedule (now, if none
+        /// completed). A failed, stopped or interrupted run leaves the connector due, so the next
+        /// scheduled Start-ChatterImport retries it.
+        /// </summary>
+        public DateTimeOffset? NextRunTime => Suspended ? (DateTimeOffset?)null : LastCompletedRunTime == null ? Created : LastCompletedRunTime + Schedule;
 
         /// <summary>The store the connector lives in, so that piping it on binds -StorePath.</summary>
         public string StorePath { get; set; } = "";

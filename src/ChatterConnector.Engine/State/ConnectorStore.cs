@@ -191,6 +191,8 @@ PRAGMA user_version = 1;");
             {
                 c.LastRunTime = last.StartTime;
                 c.LastRunStatus = last.Status.ToString();
+                var completed = Scalar("SELECT start FROM runs WHERE connector = $c AND status IN ('Succeeded', 'CompletedWithErrors') ORDER BY start DESC LIMIT 1", ("$c", c.Name)) as string;
+                if (completed != null) c.LastCompletedRunTime = DateTimeOffset.Parse(completed, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
             }
             return c;
         }

@@ -72,7 +72,7 @@ namespace ChatterConnector.Commands
     /// <summary>Converts Chatter items to MIME messages, exactly as an import stages them.</summary>
     [Cmdlet(VerbsData.ConvertTo, "ChatterMessage")]
     [OutputType(typeof(ChatterMessage))]
-    public sealed class ConvertToChatterMessageCommand : PSCmdlet
+    public sealed class ConvertToChatterMessageCommand : ChatterCmdletBase
     {
         private readonly MessageConverter _converter = new MessageConverter();
 
@@ -84,6 +84,7 @@ namespace ChatterConnector.Commands
         {
             foreach (var item in Item)
             {
+                if (CancellationToken.IsCancellationRequested) return;
                 try
                 {
                     WriteObject(_converter.Convert(item));
@@ -99,7 +100,7 @@ namespace ChatterConnector.Commands
     /// <summary>Writes Chatter items or messages as .eml files into a folder (for ad-hoc eDiscovery exports).</summary>
     [Cmdlet(VerbsData.Export, "ChatterMessage", SupportsShouldProcess = true, DefaultParameterSetName = "ByItem")]
     [OutputType(typeof(FileInfo))]
-    public sealed class ExportChatterMessageCommand : PSCmdlet
+    public sealed class ExportChatterMessageCommand : ChatterCmdletBase
     {
         private readonly MessageConverter _converter = new MessageConverter();
 
@@ -121,7 +122,7 @@ namespace ChatterConnector.Commands
 
         protected override void ProcessRecord()
         {
-            var folder = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
+            var folder = ResolvePath(Path);
             if (Item != null)
                 foreach (var item in Item)
                 {

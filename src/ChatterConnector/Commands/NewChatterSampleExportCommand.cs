@@ -14,7 +14,7 @@ namespace ChatterConnector.Commands
     /// </summary>
     [Cmdlet(VerbsCommon.New, "ChatterSampleExport", SupportsShouldProcess = true)]
     [OutputType(typeof(SampleExportSummary))]
-    public sealed class NewChatterSampleExportCommand : ChatterCmdlet
+    public sealed class NewChatterSampleExportCommand : ChatterCmdletBase
     {
         /// <summary>The folder to write the export to; created when missing.</summary>
         [Parameter(Mandatory = true, Position = 0)]

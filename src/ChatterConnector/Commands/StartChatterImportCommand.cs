@@ -96,7 +96,15 @@ namespace ChatterConnector.Commands
             }
             catch (ChatterException ex)
             {
+                // The run failed as a whole: say why, and still hand on the run (status Failed) so a
+                // runbook sees it like any other.
                 WriteError(ToErrorRecord(ex));
+                var failed = Store().LastRun(c.Name);
+                if (failed != null && failed.Status == ImportRunStatus.Failed)
+                {
+                    failed.StorePath = Store().StorePath;
+                    WriteObject(failed);
+                }
                 return;
             }
             if (run.Unmapped > 0)
