@@ -182,3 +182,25 @@ public class MaildirTargetTests
         Assert.Equal("ChatterTarget.InvalidMailbox", Assert.Throws<ChatterException>(() => target.FolderPath(mailbox)).ErrorId);
     }
 }
+
+public class HardLinkDeliveryTests
+{
+    [Fact]
+    public void OnOneFileSystemEachMailboxGetsALinkToTheStagedMessage_WithItsBytesIntact()
+    {
+        using var t = new Temp();
+        var staged = t.Sub("m.eml");
+        File.WriteAllText(staged, "Message-ID: <a@b>\r\n\r\nbody\r\n");
+        var target = new MaildirTarget(t.Sub("mail"), "Salesforce Chatter");
+        target.Deliver("a@x.com", "a@b", staged, checkFirst: false);
+        target.Deliver("b@x.com", "a@b", staged, checkFirst: false);
+        var delivered = Directory.GetFiles(t.Sub("mail"), "*", SearchOption.AllDirectories).Where(f => f.Contains("/cur/")).ToList();
+        Assert.Equal(2, delivered.Count);
+        Assert.All(delivered, f => Assert.Equal(File.ReadAllBytes(staged), File.ReadAllBytes(f)));
+        if (OperatingSystem.IsLinux())
+        {
+            using var stat = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("stat", $"-c %h \"{staged}\"") { RedirectStandardOutput = true })!;
+            Assert.Equal("3", stat.StandardOutput.ReadToEnd().Trim());   // the staged file and one link per mailbox
+        }
+    }
+}

@@ -14,9 +14,10 @@ namespace ChatterConnector.Engine.Targets
 
     /// <summary>
     /// A local Maildir archive: &lt;root&gt;/&lt;mailbox&gt;/ is a Maildir++ mailbox, and the archive
-    /// folder is its subfolder ".&lt;FolderName&gt;" with cur, new and tmp. A message is copied into
-    /// tmp and renamed into cur (as already seen), so no client ever sees half a message. Its file
-    /// name is derived from the Message-ID, so a message already delivered is recognised.
+    /// folder is its subfolder ".&lt;FolderName&gt;" with cur, new and tmp. A message is put into tmp
+    /// (a hard link to the immutable staged file where the file system allows, else a copy) and
+    /// renamed into cur (as already seen), so no client ever sees half a message. Its file name is
+    /// derived from the Message-ID, so a message already delivered is recognised.
     /// </summary>
     public sealed class MaildirTarget
     {
@@ -91,7 +92,7 @@ namespace ChatterConnector.Engine.Targets
             var tmp = Path.Combine(folder, "tmp", unique + "." + Guid.NewGuid().ToString("N"));
             try
             {
-                File.Copy(stagedPath, tmp, overwrite: false);
+                if (!HardLink.TryCreate(stagedPath, tmp)) File.Copy(stagedPath, tmp, overwrite: false);
                 File.Move(tmp, final);
             }
             catch (IOException) when (File.Exists(final))
