@@ -17,13 +17,7 @@ public class GeneratedOrgTests
 
         // The expectation comes from another path through the engine: Get-ChatterItem works out
         // each thread's participants in memory, the import from its ledger.
-        var mailboxes = ps.Run("Get-ChatterUserMapping -Name Gen -StorePath $store | ForEach-Object { '{0}|{1}' -f $_.SalesforceUserId, $_.Mailbox }", vars)
-            .Output.Select(o => o.ToString().Split('|')).ToDictionary(p => p[0], p => p[1]);
-        var expected = new HashSet<(string, string)>();
-        var items = ps.Run("Get-ChatterItem -Name Gen -StorePath $store | ForEach-Object { $k = $_.Key; $_.Participants | ForEach-Object { '{0}|{1}' -f $k, $_.Id } }", vars);
-        Assert.Empty(items.Errors);
-        foreach (var line in items.Output.Select(o => o.ToString().Split('|')))
-            if (mailboxes.TryGetValue(line[1], out var mb) && mb.Length > 0) expected.Add((line[0], mb));
+        var expected = SmallOrg.ExpectedPairs(ps, "Gen", vars);
 
         var archive = SmallOrg.ReadArchive(t.Sub("maildir"));
         var actual = archive.SelectMany(kv => kv.Value.Select(k => (k, kv.Key))).ToList();

@@ -74,12 +74,7 @@ public class KillAndResumeTests
         Assert.Empty(final.Errors);
         Assert.Equal("Succeeded", ((dynamic)Assert.Single(final.Output)).Status.ToString());
 
-        var mailboxes = session.Run("Get-ChatterUserMapping -Name K -StorePath $store | ForEach-Object { '{0}|{1}' -f $_.SalesforceUserId, $_.Mailbox }", vars)
-            .Output.Select(o => o.ToString().Split('|')).ToDictionary(p => p[0], p => p[1]);
-        var expected = new HashSet<(string, string)>();
-        foreach (var line in session.Run("Get-ChatterItem -Name K -StorePath $store | ForEach-Object { $k = $_.Key; $_.Participants | ForEach-Object { '{0}|{1}' -f $k, $_.Id } }", vars)
-                     .Output.Select(o => o.ToString().Split('|')))
-            if (mailboxes.TryGetValue(line[1], out var mb) && mb.Length > 0) expected.Add((line[0], mb));
+        var expected = SmallOrg.ExpectedPairs(session, "K", vars);
 
         var archive = SmallOrg.ReadArchive(t.Sub("maildir"));
         var actual = archive.SelectMany(kv => kv.Value.Select(k => (k, kv.Key))).ToList();

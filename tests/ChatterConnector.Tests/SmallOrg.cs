@@ -71,6 +71,22 @@ public static class SmallOrg
         File.AppendAllText(Path.Combine(dir, "FeedComment.csv"),
             $"{C3},{P2},{Ann},Thanks for the report,TextComment,false,,{Bob},2024-04-01T10:00:00.000+0000,,1,false,2024-04-01T10:00:00.000+0000\r\n");
 
+    /// <summary>
+    /// Every (item key, mailbox) pair a connector should archive, worked out through another path
+    /// than the import's: Get-ChatterItem's in-memory participants and Get-ChatterUserMapping.
+    /// </summary>
+    public static HashSet<(string Key, string Mailbox)> ExpectedPairs(PSSession session, string connector, IDictionary<string, object?> vars)
+    {
+        var mailboxes = session.Run($"Get-ChatterUserMapping -Name {connector} -StorePath $store | ForEach-Object {{ '{{0}}|{{1}}' -f $_.SalesforceUserId, $_.Mailbox }}", vars)
+            .Output.Select(o => o.ToString().Split('|')).ToDictionary(p => p[0], p => p[1]);
+        var items = session.Run($"Get-ChatterItem -Name {connector} -StorePath $store | ForEach-Object {{ $k = $_.Key; $_.Participants | ForEach-Object {{ '{{0}}|{{1}}' -f $k, $_.Id }} }}", vars);
+        Assert.Empty(items.Errors);
+        var expected = new HashSet<(string, string)>();
+        foreach (var line in items.Output.Select(o => o.ToString().Split('|')))
+            if (mailboxes.TryGetValue(line[1], out var mb) && mb.Length > 0) expected.Add((line[0], mb));
+        return expected;
+    }
+
     /// <summary>The messages in a Maildir archive: mailbox → X-Chatter item keys, one entry per file.</summary>
     public static Dictionary<string, List<string>> ReadArchive(string maildirRoot, string folder = "Salesforce Chatter")
     {
