@@ -62,13 +62,9 @@ namespace ChatterConnector.Engine.Import
             return new string(chars);
         }
 
-        private ExportFolderSource Source()
-        {
-            if (string.IsNullOrEmpty(_connector.SourcePath))
-                throw new ChatterException("ChatterConnector.NoSource", ChatterErrorKind.InvalidArgument,
-                    $"The connector '{Name}' has no source. Set one with Set-ChatterConnector -SourcePath.", Name);
-            return new ExportFolderSource(_connector.SourcePath!, _connector.InstanceUrl);
-        }
+        private IChatterSource Source() => _source ??= SourceFactory.Create(_connector);
+
+        private IChatterSource? _source;
 
         private MaildirTarget Target()
         {
@@ -85,6 +81,8 @@ namespace ChatterConnector.Engine.Import
             {
                 var v = _store.GetCheckpoint(Name, "watermark." + obj);
                 if (v != null && DateTimeOffset.TryParse(v, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var t)) w.ByObject[obj] = t;
+                var id = _store.GetCheckpoint(Name, "watermark." + obj + ".id");
+                if (id != null) w.LastIdByObject[obj] = id;
             }
             return w;
         }
@@ -170,7 +168,7 @@ namespace ChatterConnector.Engine.Import
             var staging = new LocalStaging(string.IsNullOrEmpty(_connector.StagingPath) ? DefaultStagingPath(_store.StorePath, Name) : _connector.StagingPath!);
             staging.CleanTemporaryFiles();
 
-            observer.OnProgress(new ImportProgress("Reading", "Reading users and groups from " + source.Path, 0, 0));
+            observer.OnProgress(new ImportProgress("Reading", "Reading users and groups from " + source.Location, 0, 0));
             var dir = source.ReadDirectory();
             var mapper = new UserMapper(_connector, dir);
             var watermarks = LoadWatermarks();
@@ -179,7 +177,7 @@ namespace ChatterConnector.Engine.Import
             RecordParticipants(source, dir, watermarks, mapper, run, observer, ct);
 
             // 2. New items: convert, stage, and enter their deliveries in the ledger.
-            var newest = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+            var newest = new Dictionary<string, (DateTimeOffset Modstamp, string RowId)>(StringComparer.Ordinal);
             var failedObjects = new HashSet<string>(StringComparer.Ordinal);
             StageNewItems(source, dir, watermarks, mapper, staging, run, observer, newest, failedObjects, ct);
 
@@ -196,14 +194,18 @@ namespace ChatterConnector.Engine.Import
                 {
                     if (failedObjects.Contains(kv.Key)) continue;
                     var old = watermarks.Get(kv.Key);
-                    if (old == null || kv.Value > old)
-                        _store.SetCheckpoint(Name, "watermark." + kv.Key, kv.Value.ToString("o", CultureInfo.InvariantCulture));
+                    var oldId = watermarks.GetLastId(kv.Key) ?? "";
+                    if (old == null || kv.Value.Modstamp > old || (kv.Value.Modstamp == old && string.CompareOrdinal(kv.Value.RowId, oldId) > 0))
+                    {
+                        _store.SetCheckpoint(Name, "watermark." + kv.Key, kv.Value.Modstamp.ToString("o", CultureInfo.InvariantCulture));
+                        _store.SetCheckpoint(Name, "watermark." + kv.Key + ".id", kv.Value.RowId);
+                    }
                 }
                 tx.Commit();
             }
         }
 
-        private void RecordParticipants(ExportFolderSource source, SourceDirectory dir, SourceWatermarks watermarks, UserMapper mapper,
+        private void RecordParticipants(IChatterSource source, SourceDirectory dir, SourceWatermarks watermarks, UserMapper mapper,
             ChatterImportRun run, IImportObserver observer, CancellationToken ct)
         {
             var count = 0;
@@ -224,8 +226,8 @@ namespace ChatterConnector.Engine.Import
             tx.Commit();
         }
 
-        private void StageNewItems(ExportFolderSource source, SourceDirectory dir, SourceWatermarks watermarks, UserMapper mapper, LocalStaging staging,
-            ChatterImportRun run, IImportObserver observer, Dictionary<string, DateTimeOffset> newest, HashSet<string> failedObjects, CancellationToken ct)
+        private void StageNewItems(IChatterSource source, SourceDirectory dir, SourceWatermarks watermarks, UserMapper mapper, LocalStaging staging,
+            ChatterImportRun run, IImportObserver observer, Dictionary<string, (DateTimeOffset Modstamp, string RowId)> newest, HashSet<string> failedObjects, CancellationToken ct)
         {
             // Conversion is pure and staging writes each message to a file of its own, so a window of
             // items is converted and staged in parallel; the ledger records them in source order.
@@ -241,7 +243,8 @@ namespace ChatterConnector.Engine.Import
                     observer.OnFailure("ChatterSource.BadRow", entry);
                     continue;
                 }
-                if (rec.Modstamp > (newest.TryGetValue(rec.Object, out var n) ? n : DateTimeOffset.MinValue)) newest[rec.Object] = rec.Modstamp;
+                if (!newest.TryGetValue(rec.Object, out var n) || rec.Modstamp > n.Modstamp || (rec.Modstamp == n.Modstamp && string.CompareOrdinal(rec.RowId, n.RowId) > 0))
+                    newest[rec.Object] = (rec.Modstamp, rec.RowId);
                 if (_store.HasItem(Name, rec.Key) || window.Exists(w => w.Record.Key == rec.Key)) continue;
                 rec.Item.Participants = _store.GetParticipants(Name, rec.Item.ThreadId)
                     .Select(id => dir.FindUser(id) ?? new ChatterUser { Id = id, Name = id, IsActive = false }).ToList();

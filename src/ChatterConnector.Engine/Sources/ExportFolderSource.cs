@@ -15,7 +15,7 @@ namespace ChatterConnector.Engine.Sources
     /// unknown columns are ignored; a bad row becomes a <see cref="SourceRecord"/> with an error.
     /// Rows are streamed; only the directory and an index of feed entities are held in memory.
     /// </summary>
-    public sealed class ExportFolderSource
+    public sealed class ExportFolderSource : IChatterSource
     {
         private readonly string _root;
         private readonly string _instanceUrl;
@@ -27,6 +27,8 @@ namespace ChatterConnector.Engine.Sources
         }
 
         public string Path => _root;
+
+        public string Location => _root;
 
         /// <summary>Checks the folder can be read and holds an export; throws a <see cref="ChatterException"/> saying what to fix.</summary>
         public void Validate()
@@ -186,7 +188,7 @@ namespace ChatterConnector.Engine.Sources
             };
             Complete(item, dir, mentions);
             files.Attach(item, id, r.Get("RelatedRecordId"));
-            return new SourceRecord { Object = "FeedItem", Key = item.Key, Modstamp = mod, Item = item, ItemType = item.ItemType };
+            return new SourceRecord { Object = "FeedItem", Key = item.Key, RowId = id, Modstamp = mod, Item = item, ItemType = item.ItemType };
         }
 
         private SourceRecord Comment(CsvRow r, SourceDirectory dir, MentionResolver mentions, FileIndex files, DateTimeOffset mod)
@@ -206,7 +208,7 @@ namespace ChatterConnector.Engine.Sources
             };
             Complete(item, dir, mentions);
             files.Attach(item, id, r.Get("RelatedRecordId"));
-            return new SourceRecord { Object = "FeedComment", Key = item.Key, Modstamp = mod, Item = item, ItemType = item.ItemType };
+            return new SourceRecord { Object = "FeedComment", Key = item.Key, RowId = id, Modstamp = mod, Item = item, ItemType = item.ItemType };
         }
 
         private SourceRecord Edit(CsvRow r, int revision, SourceDirectory dir, MentionResolver mentions, Dictionary<string, FeedEntity> index, DateTimeOffset mod)
@@ -226,7 +228,7 @@ namespace ChatterConnector.Engine.Sources
                 Body = NullIfEmpty(r.Get("Value")), IsRichText = Bool(r.Get("IsValueRichText"), false), Url = _instanceUrl + "/" + entity.PostId,
             };
             Complete(item, dir, mentions);
-            return new SourceRecord { Object = "FeedRevision", Key = key, Modstamp = mod, Item = item, ItemType = item.ItemType };
+            return new SourceRecord { Object = "FeedRevision", Key = key, RowId = r.Get("Id"), Modstamp = mod, Item = item, ItemType = item.ItemType };
         }
 
         private static SourceRecord Deletion(ChatterItem original, string obj, DateTimeOffset mod)
@@ -239,7 +241,7 @@ namespace ChatterConnector.Engine.Sources
                 Body = original.Body, IsRichText = original.IsRichText, LinkUrl = original.LinkUrl, Revision = original.Revision, Url = original.Url,
                 Mentions = original.Mentions,
             };
-            return new SourceRecord { Object = obj, Key = item.Key, Modstamp = mod, Item = item, ItemType = item.ItemType };
+            return new SourceRecord { Object = obj, Key = item.Key, RowId = original.CommentId ?? original.Id, Modstamp = mod, Item = item, ItemType = item.ItemType };
         }
 
         private SourceRecord PrivateMessage(CsvRow r, SourceDirectory dir, DateTimeOffset sent)
@@ -255,7 +257,7 @@ namespace ChatterConnector.Engine.Sources
                 Url = _instanceUrl + "/" + conv,
             };
             item.Author = dir.FindUser(item.AuthorId);
-            return new SourceRecord { Object = "ChatterMessage", Key = id, Modstamp = sent, Item = item, ItemType = item.ItemType };
+            return new SourceRecord { Object = "ChatterMessage", Key = id, RowId = id, Modstamp = sent, Item = item, ItemType = item.ItemType };
         }
 
         private static void Complete(ChatterItem item, SourceDirectory dir, MentionResolver mentions)

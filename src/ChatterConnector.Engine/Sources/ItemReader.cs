@@ -10,7 +10,7 @@ namespace ChatterConnector.Engine.Sources
     /// </summary>
     public static class ItemReader
     {
-        public static IEnumerable<SourceRecord> ReadWithParticipants(ExportFolderSource source, SourceDirectory dir)
+        public static IEnumerable<SourceRecord> ReadWithParticipants(IChatterSource source, SourceDirectory dir)
         {
             var none = new SourceWatermarks();
             var threads = new Dictionary<string, List<string>>(StringComparer.Ordinal);

@@ -22,6 +22,8 @@ namespace ChatterConnector.Engine.Sources
         /// <summary>The item key, or "{file}:{line}" when the row has no usable Id.</summary>
         public string Key { get; set; } = "";
         public DateTimeOffset Modstamp { get; set; }
+        /// <summary>The Salesforce Id of the row, the tie-break of the watermark among rows of one Modstamp.</summary>
+        public string RowId { get; set; } = "";
         public ChatterItem? Item { get; set; }
         /// <summary>Why the row could not become an item; null when Item is set.</summary>
         public string? Error { get; set; }
@@ -33,7 +35,12 @@ namespace ChatterConnector.Engine.Sources
     {
         public Dictionary<string, DateTimeOffset> ByObject { get; } = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
 
+        /// <summary>The Id of the last row read at the watermark's Modstamp, for sources that can order by (SystemModstamp, Id).</summary>
+        public Dictionary<string, string> LastIdByObject { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
         public DateTimeOffset? Get(string obj) => ByObject.TryGetValue(obj, out var v) ? v : (DateTimeOffset?)null;
+
+        public string? GetLastId(string obj) => LastIdByObject.TryGetValue(obj, out var v) ? v : null;
 
         /// <summary>True when a row of <paramref name="obj"/> modified at <paramref name="modstamp"/> may be new. Ties count as new: the ledger tells.</summary>
         public bool IsNew(string obj, DateTimeOffset modstamp) => !ByObject.TryGetValue(obj, out var w) || modstamp >= w;

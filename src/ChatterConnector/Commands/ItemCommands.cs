@@ -39,17 +39,13 @@ namespace ChatterConnector.Commands
         {
             Try(() =>
             {
-                string path;
-                var url = ChatterConnectorInfo.DefaultInstanceUrl;
-                if (ParameterSetName == BySource) path = ResolvePath(SourcePath);
+                IChatterSource source;
+                if (ParameterSetName == BySource) source = new ExportFolderSource(ResolvePath(SourcePath));
                 else
                 {
                     if (InputObject != null && StorePath == null && !string.IsNullOrEmpty(InputObject.StorePath)) StorePath = InputObject.StorePath;
-                    var c = Store().GetConnector(InputObject?.Name ?? Name);
-                    path = c.SourcePath ?? "";
-                    url = c.InstanceUrl;
+                    source = SourceFactory.Create(Store().GetConnector(InputObject?.Name ?? Name));
                 }
-                var source = new ExportFolderSource(path, url);
                 var dir = source.ReadDirectory();
                 var patterns = Id?.Select(i => WildcardPattern.Get(i, WildcardOptions.IgnoreCase)).ToArray();
                 foreach (var rec in ItemReader.ReadWithParticipants(source, dir))

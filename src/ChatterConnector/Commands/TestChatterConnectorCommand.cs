@@ -31,7 +31,7 @@ namespace ChatterConnector.Commands
                 if (c == null) return;
                 WriteObject(Check(c, "Source", c.SourcePath ?? "", () =>
                 {
-                    var dir = new ExportFolderSource(c.SourcePath ?? "", c.InstanceUrl).ReadDirectory();
+                    var dir = SourceFactory.Create(c).ReadDirectory();
                     return $"The export can be read: {dir.Users.Count} users, {dir.GroupNames.Count} groups.";
                 }));
                 var staging = string.IsNullOrEmpty(c.StagingPath) ? ImportPipeline.DefaultStagingPath(Store().StorePath, c.Name) : c.StagingPath!;

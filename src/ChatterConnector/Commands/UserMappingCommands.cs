@@ -74,7 +74,7 @@ namespace ChatterConnector.Commands
             SourceDirectory dir;
             try
             {
-                dir = new ExportFolderSource(c.SourcePath ?? "", c.InstanceUrl).ReadDirectory();
+                dir = SourceFactory.Create(c).ReadDirectory();
             }
             catch (ChatterException ex)
             {
@@ -99,7 +99,7 @@ namespace ChatterConnector.Commands
             {
                 var c = ResolveConnector();
                 if (c == null) return;
-                var dir = new ExportFolderSource(c.SourcePath ?? "", c.InstanceUrl).ReadDirectory();
+                var dir = SourceFactory.Create(c).ReadDirectory();
                 foreach (var e in new UserMapper(c, dir).ResolveAll())
                     if (Source == null || Source.Contains(e.Source)) WriteObject(e);
             });
