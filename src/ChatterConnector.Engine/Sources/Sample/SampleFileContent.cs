@@ -155,4 +155,51 @@ namespace ChatterConnector.Engine.Sources.Sample
             return result;
         }
     }
+
+    /// <summary>A forward-only read stream over <see cref="SampleFileContent"/>, one chunk in memory.</summary>
+    internal sealed class SampleFileStream : Stream
+    {
+        private readonly SampleFileContent _content;
+        private readonly byte[] _chunk = new byte[SampleFileContent.ChunkSize];
+        private readonly long _length;
+        private int _pos;
+        private int _len;
+        private long _position;
+
+        public SampleFileStream(SampleFileSpec spec)
+        {
+            _content = new SampleFileContent(spec);
+            _length = spec.Size;
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => _length;
+        public override long Position { get => _position; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            if (buffer == null) throw new ArgumentNullException(nameof(buffer));
+            if (offset < 0 || count < 0 || offset + count > buffer.Length) throw new ArgumentOutOfRangeException(nameof(count));
+            if (count == 0) return 0;
+            if (_pos == _len)
+            {
+                // Always whole chunks, as WriteExport reads them, so the bytes are the same.
+                _len = _content.Read(_chunk);
+                _pos = 0;
+                if (_len == 0) return 0;
+            }
+            var n = Math.Min(count, _len - _pos);
+            Buffer.BlockCopy(_chunk, _pos, buffer, offset, n);
+            _pos += n;
+            _position += n;
+            return n;
+        }
+
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
 }

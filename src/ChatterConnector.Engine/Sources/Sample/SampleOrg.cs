@@ -178,6 +178,36 @@ namespace ChatterConnector.Engine.Sources.Sample
             return latest;
         }
 
+        // ---- file bytes -----------------------------------------------------------------------
+
+        /// <summary>
+        /// True when the ContentVersion's bytes exist (it is in the org and is not <see cref="MissingFileId"/>).
+        /// </summary>
+        public bool HasFileContent(string contentVersionId) =>
+            contentVersionId != null && contentVersionId != MissingFileId && _files.ContainsKey(contentVersionId);
+
+        /// <summary>
+        /// Opens a read-only, forward-only stream of a ContentVersion's bytes, generated chunk by chunk from
+        /// its seed (never more than one 64 KB chunk in memory): the same bytes <see cref="WriteExport"/>
+        /// writes to ContentVersion/&lt;Id&gt;. Throws <see cref="FileNotFoundException"/> for an unknown id
+        /// and for <see cref="MissingFileId"/>. Safe to call from several threads at once.
+        /// </summary>
+        public Stream OpenFileContent(string contentVersionId) => new SampleFileStream(SpecOf(contentVersionId));
+
+        /// <summary>Streams a ContentVersion's bytes into <paramref name="destination"/>; returns the byte count.</summary>
+        public long WriteFileContent(string contentVersionId, Stream destination)
+        {
+            if (destination == null) throw new ArgumentNullException(nameof(destination));
+            return SampleFileContent.WriteTo(SpecOf(contentVersionId), destination, new byte[SampleFileContent.ChunkSize]);
+        }
+
+        private SampleFileSpec SpecOf(string contentVersionId)
+        {
+            if (contentVersionId == null || contentVersionId == MissingFileId || !_files.TryGetValue(contentVersionId, out var spec))
+                throw new FileNotFoundException($"ContentVersion {contentVersionId} has no bytes.", contentVersionId);
+            return spec;
+        }
+
         // ---- export ---------------------------------------------------------------------------
 
         /// <summary>
@@ -216,7 +246,7 @@ namespace ChatterConnector.Engine.Sources.Sample
                 }
                 if (!_files.TryGetValue(version.Id, out var spec)) continue;
                 using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 4096);
-                fileBytes += SampleFileContent.WriteTo(spec, stream, _buffer);
+                fileBytes += SampleFileContent.WriteTo(spec, stream, new byte[SampleFileContent.ChunkSize]);
             }
 
             var summary = new SampleExportSummary
