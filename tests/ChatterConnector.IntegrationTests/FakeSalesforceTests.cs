@@ -300,7 +300,7 @@ public sealed class FakeSalesforceTests : IDisposable
         await using var fake = FakeSalesforce.Start(org, new FakeSalesforceOptions { PageSize = 10 });
         var token = await TokenAsync(fake);
         var before = org.FeedComments.Count;
-        var (_, page1, _) = await QueryAsync(fake, token, "SELECT Id, CommentBody FROM FeedComment ORDER BY Id");
+        var (_, page1, _) = await QueryAsync(fake, token, "SELECT Id, CommentBody FROM FeedComment ORDER BY Id", all: true);
         Assert.Equal(10, page1.GetProperty("records").GetArrayLength());
 
         var post = org.FeedItems.First(p => p.IsDeleted == "false");
@@ -315,7 +315,7 @@ public sealed class FakeSalesforceTests : IDisposable
             records.AddRange(json.GetProperty("records").EnumerateArray());
         }
         Assert.Equal(before, records.Count);
-        Assert.Equal(before + 1, (await QueryAllPagesAsync(fake, token, "SELECT Id FROM FeedComment")).Records.Count);
+        Assert.Equal(before + 1, (await QueryAllPagesAsync(fake, token, "SELECT Id FROM FeedComment", all: true)).Records.Count);
 
         // An unknown locator.
         var (status, err, _) = await GetAsync(fake, $"{V}/query/01gFAKE99999999999-10", token);
