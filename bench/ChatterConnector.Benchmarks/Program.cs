@@ -10,12 +10,19 @@ using ChatterConnector.Engine.State;
 // into a Maildir on the same disk, and the ratio of the two.
 //
 //   dotnet run -c Release --project bench/ChatterConnector.Benchmarks -- [--users 2000] [--posts 30000] [--dir PATH] [--keep]
+//   … -- --source api     reads the org through the REST API from the fake Salesforce server (see ApiBenchmark)
 
 var users = Arg("--users", 2000);
 var posts = Arg("--posts", 30000);
 var root = ArgText("--dir") ?? Path.Combine(Path.GetTempPath(), "chatterconnector-bench-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
 var keep = args.Contains("--keep");
 Directory.CreateDirectory(root);
+if (ArgText("--source") == "api")
+{
+    try { ApiBenchmark.Run(users, posts, root); }
+    finally { if (!keep) try { Directory.Delete(root, recursive: true); } catch (IOException) { } }
+    return;
+}
 var inv = CultureInfo.InvariantCulture;
 
 try

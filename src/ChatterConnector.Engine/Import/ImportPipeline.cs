@@ -9,6 +9,7 @@ using ChatterConnector.Engine.Conversion;
 using ChatterConnector.Engine.Mapping;
 using ChatterConnector.Engine.Model;
 using ChatterConnector.Engine.Sources;
+using ChatterConnector.Engine.Sources.Salesforce;
 using ChatterConnector.Engine.Staging;
 using ChatterConnector.Engine.State;
 using ChatterConnector.Engine.Targets;
@@ -43,8 +44,12 @@ namespace ChatterConnector.Engine.Import
         private readonly MessageConverter _converter;
         private readonly Func<DateTimeOffset> _clock;
 
-        public ImportPipeline(ConnectorStore store, ChatterConnectorInfo connector, MessageConverter? converter = null, Func<DateTimeOffset>? clock = null)
+        private readonly SalesforceClientOptions? _clientOptions;
+
+        public ImportPipeline(ConnectorStore store, ChatterConnectorInfo connector, MessageConverter? converter = null, Func<DateTimeOffset>? clock = null,
+            SalesforceClientOptions? clientOptions = null)
         {
+            _clientOptions = clientOptions;
             _store = store ?? throw new ArgumentNullException(nameof(store));
             _connector = connector ?? throw new ArgumentNullException(nameof(connector));
             _converter = converter ?? new MessageConverter();
@@ -54,17 +59,12 @@ namespace ChatterConnector.Engine.Import
         private string Name => _connector.Name;
 
         public static string DefaultStagingPath(string storePath, string connectorName) =>
-            Path.Combine(storePath, "staging", SafeFolder(connectorName));
+            Path.Combine(storePath, "staging", SourceFactory.SafeName(connectorName));
 
-        private static string SafeFolder(string name)
-        {
-            var chars = name.Select(c => char.IsLetterOrDigit(c) || c == '-' || c == '_' || c == '.' ? c : '_').ToArray();
-            return new string(chars);
-        }
+        private IChatterSource Source(IImportObserver observer, CancellationToken ct) =>
+            SourceFactory.Create(_connector, _store.StorePath, observer.OnWarning, _clientOptions, ct);
 
-        private IChatterSource Source() => _source ??= SourceFactory.Create(_connector);
-
-        private IChatterSource? _source;
+        private static void Dispose(IChatterSource source) => (source as IDisposable)?.Dispose();
 
         private MaildirTarget Target()
         {
@@ -90,7 +90,13 @@ namespace ChatterConnector.Engine.Import
         /// <summary>What <see cref="Run"/> would do now, without changing anything.</summary>
         public ImportPlan Plan(CancellationToken cancellationToken = default)
         {
-            var source = Source();
+            var source = Source(NullImportObserver.Instance, cancellationToken);
+            try { return Plan(source, cancellationToken); }
+            finally { Dispose(source); }
+        }
+
+        private ImportPlan Plan(IChatterSource source, CancellationToken cancellationToken)
+        {
             var dir = source.ReadDirectory();
             var plan = new ImportPlan { ConnectorName = Name };
             foreach (var rec in source.ReadItems(dir, LoadWatermarks()))
@@ -134,6 +140,12 @@ namespace ChatterConnector.Engine.Import
                 run.Status = ImportRunStatus.Stopped;
                 run.Message = "The run was stopped; the next run carries on from where it stopped.";
             }
+            catch (ChatterException ex) when (ex.ErrorId == "ChatterSource.ApiLimitReached")
+            {
+                // Not a failure: the org's API budget is protected. The checkpoint stays where it was.
+                run.Status = ImportRunStatus.Stopped;
+                run.Message = ex.Message + " The run stopped cleanly; the next run carries on from the last checkpoint.";
+            }
             catch (ChatterException ex)
             {
                 run.Status = ImportRunStatus.Failed;
@@ -163,7 +175,17 @@ namespace ChatterConnector.Engine.Import
 
         private void Execute(ChatterImportRun run, IImportObserver observer, CancellationToken ct)
         {
-            var source = Source();
+            var source = Source(observer, ct);
+            try { Execute(source, run, observer, ct); }
+            finally
+            {
+                if (source is SalesforceApiSource api) run.ApiCalls = api.ApiCalls;
+                Dispose(source);
+            }
+        }
+
+        private void Execute(IChatterSource source, ChatterImportRun run, IImportObserver observer, CancellationToken ct)
+        {
             var target = Target();
             var staging = new LocalStaging(string.IsNullOrEmpty(_connector.StagingPath) ? DefaultStagingPath(_store.StorePath, Name) : _connector.StagingPath!);
             staging.CleanTemporaryFiles();

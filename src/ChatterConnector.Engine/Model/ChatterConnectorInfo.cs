@@ -17,8 +17,14 @@ namespace ChatterConnector.Engine.Model
     public sealed class ChatterConnectorInfo
     {
         public string Name { get; set; } = "";
-        /// <summary>The Salesforce data-export folder.</summary>
+        /// <summary>The Salesforce data-export folder (the offline source); null when the connector reads the REST API.</summary>
         public string? SourcePath { get; set; }
+
+        /// <summary>How the connector reads the org through the REST API; null when it reads an export folder.</summary>
+        public SalesforceSettings? Salesforce { get; set; }
+
+        /// <summary>Where the connector reads: the export folder, or the org's login URL.</summary>
+        public string Source => SourcePath ?? (Salesforce != null ? Salesforce.LoginUrl + " (" + Salesforce.AuthFlow + ")" : "");
         /// <summary>Where converted messages are staged (one .eml per message). Default: under the store.</summary>
         public string? StagingPath { get; set; }
         /// <summary>The root of the Maildir target: one Maildir per mailbox below it.</summary>

@@ -32,6 +32,8 @@ namespace ChatterConnector.Engine.Model
         public int Unmapped { get; set; }
         /// <summary>Bytes of the messages delivered in this run.</summary>
         public long Bytes { get; set; }
+        /// <summary>Salesforce REST API calls the run made (0 for an export-folder source).</summary>
+        public int ApiCalls { get; set; }
         public string? Message { get; set; }
         public string StorePath { get; set; } = "";
 

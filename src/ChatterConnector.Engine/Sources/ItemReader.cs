@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using ChatterConnector.Engine.Model;
 
 namespace ChatterConnector.Engine.Sources
@@ -24,7 +25,8 @@ namespace ChatterConnector.Engine.Sources
             foreach (var rec in source.ReadItems(dir, none))
             {
                 if (rec.Item != null && threads.TryGetValue(rec.Item.ThreadId, out var ids))
-                    rec.Item.Participants = ids.ConvertAll(id => dir.FindUser(id) ?? new ChatterUser { Id = id, Name = id, IsActive = false });
+                    rec.Item.Participants = ids.OrderBy(id => id, StringComparer.Ordinal)   // as the import orders them
+                        .Select(id => dir.FindUser(id) ?? new ChatterUser { Id = id, Name = id, IsActive = false }).ToList();
                 yield return rec;
             }
         }

@@ -1,16 +1,40 @@
+using System;
+using System.IO;
+using System.Threading;
 using ChatterConnector.Engine.Model;
+using ChatterConnector.Engine.Sources.Salesforce;
+using ChatterConnector.Engine.State;
 
 namespace ChatterConnector.Engine.Sources
 {
     /// <summary>Makes the source a connector's settings name.</summary>
     public static class SourceFactory
     {
-        public static IChatterSource Create(ChatterConnectorInfo connector)
+        /// <summary>
+        /// The connector's source. An API source spools what it reads under the store and reports
+        /// warnings (private messages it may not read) through <paramref name="warn"/>.
+        /// </summary>
+        public static IChatterSource Create(ChatterConnectorInfo connector, string? storePath = null, Action<string>? warn = null,
+            SalesforceClientOptions? clientOptions = null, CancellationToken cancellationToken = default)
         {
+            if (connector.Salesforce != null)
+            {
+                var store = StoreLocation.Resolve(storePath ?? connector.StorePath);
+                return new SalesforceApiSource(connector.Salesforce, SecretProtector.ForStore(store),
+                    Path.Combine(store, "spool", SafeName(connector.Name)), linkBaseUrl: null, clientOptions, warn, cancellationToken);
+            }
             if (string.IsNullOrEmpty(connector.SourcePath))
                 throw new ChatterException("ChatterConnector.NoSource", ChatterErrorKind.InvalidArgument,
-                    $"The connector '{connector.Name}' has no source. Set one with Set-ChatterConnector -SourcePath.", connector.Name);
+                    $"The connector '{connector.Name}' has no source. Set one with Set-ChatterConnector -SourcePath, or create it with the -Salesforce* parameters.", connector.Name);
             return new ExportFolderSource(connector.SourcePath!, connector.InstanceUrl);
+        }
+
+        internal static string SafeName(string name)
+        {
+            var chars = name.ToCharArray();
+            for (var i = 0; i < chars.Length; i++)
+                if (!(char.IsLetterOrDigit(chars[i]) || chars[i] == '-' || chars[i] == '_' || chars[i] == '.')) chars[i] = '_';
+            return new string(chars);
         }
     }
 }

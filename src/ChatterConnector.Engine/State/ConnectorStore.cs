@@ -203,13 +203,14 @@ PRAGMA user_version = 1;");
             public StoredDefinition() { }
             public StoredDefinition(ChatterConnectorInfo c)
             {
-                Name = c.Name; SourcePath = c.SourcePath; StagingPath = c.StagingPath; MaildirPath = c.MaildirPath;
+                Name = c.Name; SourcePath = c.SourcePath; Salesforce = c.Salesforce; StagingPath = c.StagingPath; MaildirPath = c.MaildirPath;
                 FolderName = c.FolderName; AcceptedDomain = c.AcceptedDomain; Schedule = c.Schedule; Suspended = c.Suspended;
                 InstanceUrl = c.InstanceUrl; AutomaticMapping = c.AutomaticMapping; DefaultMailbox = c.DefaultMailbox;
                 MappingFile = c.MappingFile; MappingRules = c.MappingRules; Created = c.Created; Modified = c.Modified;
             }
             public string Name { get; set; } = "";
             public string? SourcePath { get; set; }
+            public SalesforceSettings? Salesforce { get; set; }
             public string? StagingPath { get; set; }
             public string? MaildirPath { get; set; }
             public string FolderName { get; set; } = ChatterConnectorInfo.DefaultFolderName;
@@ -226,7 +227,7 @@ PRAGMA user_version = 1;");
 
             public ChatterConnectorInfo ToConnector() => new ChatterConnectorInfo
             {
-                Name = Name, SourcePath = SourcePath, StagingPath = StagingPath, MaildirPath = MaildirPath, FolderName = FolderName,
+                Name = Name, SourcePath = SourcePath, Salesforce = Salesforce, StagingPath = StagingPath, MaildirPath = MaildirPath, FolderName = FolderName,
                 AcceptedDomain = AcceptedDomain ?? new string[0], Schedule = Schedule, Suspended = Suspended, InstanceUrl = InstanceUrl,
                 AutomaticMapping = AutomaticMapping, DefaultMailbox = DefaultMailbox, MappingFile = MappingFile,
                 MappingRules = MappingRules ?? new List<UserMappingRule>(), Created = Created, Modified = Modified,
@@ -310,7 +311,8 @@ PRAGMA user_version = 1;");
         public List<string> GetParticipants(string connector, string threadId)
         {
             var list = new List<string>();
-            using var r = Reader("SELECT user_id FROM thread_participants WHERE connector = $c AND thread_id = $t ORDER BY rowid", ("$c", connector), ("$t", threadId));
+            // In Id order, not the order they joined: the To header must not depend on the order a source returns rows.
+            using var r = Reader("SELECT user_id FROM thread_participants WHERE connector = $c AND thread_id = $t ORDER BY user_id", ("$c", connector), ("$t", threadId));
             while (r.Read()) list.Add(r.GetString(0));
             return list;
         }

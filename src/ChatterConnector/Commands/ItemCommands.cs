@@ -46,6 +46,7 @@ namespace ChatterConnector.Commands
                     if (InputObject != null && StorePath == null && !string.IsNullOrEmpty(InputObject.StorePath)) StorePath = InputObject.StorePath;
                     source = SourceFactory.Create(Store().GetConnector(InputObject?.Name ?? Name));
                 }
+                using var owned = source as IDisposable;
                 var dir = source.ReadDirectory();
                 var patterns = Id?.Select(i => WildcardPattern.Get(i, WildcardOptions.IgnoreCase)).ToArray();
                 foreach (var rec in ItemReader.ReadWithParticipants(source, dir))

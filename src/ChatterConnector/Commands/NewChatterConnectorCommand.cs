@@ -5,21 +5,120 @@ using ChatterConnector.Engine;
 using ChatterConnector.Engine.Mapping;
 using ChatterConnector.Engine.Model;
 using ChatterConnector.Engine.Targets;
+using ChatterConnector.Engine.Sources.Salesforce;
+using ChatterConnector.Engine.State;
+using System.Security;
 
 namespace ChatterConnector.Commands
 {
     /// <summary>Creates a named connector: where it reads Chatter, stages messages and archives them.</summary>
-    [Cmdlet(VerbsCommon.New, "ChatterConnector", SupportsShouldProcess = true)]
+    [Cmdlet(VerbsCommon.New, "ChatterConnector", SupportsShouldProcess = true, DefaultParameterSetName = ExportFolder)]
     [OutputType(typeof(ChatterConnectorInfo))]
     public sealed class NewChatterConnectorCommand : ChatterCmdlet
     {
+        private const string ExportFolder = "ExportFolder";
+        private const string JwtFile = "SalesforceJwtCertificateFile";
+        private const string JwtThumbprint = "SalesforceJwtCertificateThumbprint";
+        private const string ClientCredentials = "SalesforceClientCredentials";
+        private const string RefreshToken = "SalesforceRefreshToken";
+        private const string Password = "SalesforcePassword";
+        private const string AccessToken = "SalesforceAccessToken";
+
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [ValidatePattern(@"^[A-Za-z0-9][A-Za-z0-9._ -]{0,63}$")]
         public string Name { get; set; } = "";
 
-        [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
+        /// <summary>A Salesforce data-export folder (the offline source).</summary>
+        [Parameter(Mandatory = true, ParameterSetName = ExportFolder, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
         public string SourcePath { get; set; } = "";
+
+        // ---- the Salesforce REST API source: one parameter set per sign-in flow ----
+
+        [Parameter(Mandatory = true, ParameterSetName = JwtFile, ValueFromPipelineByPropertyName = true)]
+        [Parameter(Mandatory = true, ParameterSetName = JwtThumbprint, ValueFromPipelineByPropertyName = true)]
+        [Parameter(Mandatory = true, ParameterSetName = ClientCredentials, ValueFromPipelineByPropertyName = true)]
+        [Parameter(Mandatory = true, ParameterSetName = RefreshToken, ValueFromPipelineByPropertyName = true)]
+        [Parameter(Mandatory = true, ParameterSetName = Password, ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string? SalesforceClientId { get; set; }
+
+        [Parameter(Mandatory = true, ParameterSetName = JwtFile, ValueFromPipelineByPropertyName = true)]
+        [Parameter(Mandatory = true, ParameterSetName = JwtThumbprint, ValueFromPipelineByPropertyName = true)]
+        [Parameter(Mandatory = true, ParameterSetName = Password, ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string? SalesforceUsername { get; set; }
+
+        /// <summary>A PFX or PEM file holding the certificate and its private key.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = JwtFile, ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string? SalesforceCertificatePath { get; set; }
+
+        [Parameter(ParameterSetName = JwtFile)]
+        public SecureString? SalesforceCertificatePassword { get; set; }
+
+        [Parameter(Mandatory = true, ParameterSetName = JwtThumbprint, ValueFromPipelineByPropertyName = true)]
+        [ValidatePattern("^[0-9A-Fa-f]{40}$")]
+        public string? SalesforceCertificateThumbprint { get; set; }
+
+        [Parameter(Mandatory = true, ParameterSetName = ClientCredentials)]
+        [Parameter(ParameterSetName = RefreshToken)]
+        [Parameter(Mandatory = true, ParameterSetName = Password)]
+        public SecureString? SalesforceClientSecret { get; set; }
+
+        [Parameter(Mandatory = true, ParameterSetName = RefreshToken)]
+        public SecureString? SalesforceRefreshToken { get; set; }
+
+        /// <summary>Legacy: the password of the integration user (with -SalesforceSecurityToken).</summary>
+        [Parameter(Mandatory = true, ParameterSetName = Password)]
+        public SecureString? SalesforcePassword { get; set; }
+
+        [Parameter(ParameterSetName = Password)]
+        public SecureString? SalesforceSecurityToken { get; set; }
+
+        [Parameter(Mandatory = true, ParameterSetName = AccessToken)]
+        public SecureString? SalesforceAccessToken { get; set; }
+
+        [Parameter(Mandatory = true, ParameterSetName = AccessToken, ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string? SalesforceInstanceUrl { get; set; }
+
+        /// <summary>https://login.salesforce.com (default), https://test.salesforce.com for a sandbox, or the org's My Domain.</summary>
+        [Parameter(ParameterSetName = JwtFile, ValueFromPipelineByPropertyName = true)]
+        [Parameter(ParameterSetName = JwtThumbprint, ValueFromPipelineByPropertyName = true)]
+        [Parameter(ParameterSetName = ClientCredentials, ValueFromPipelineByPropertyName = true)]
+        [Parameter(ParameterSetName = RefreshToken, ValueFromPipelineByPropertyName = true)]
+        [Parameter(ParameterSetName = Password, ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string SalesforceLoginUrl { get; set; } = SalesforceSettings.DefaultLoginUrl;
+
+        [Parameter(ParameterSetName = JwtFile)]
+        [Parameter(ParameterSetName = JwtThumbprint)]
+        [Parameter(ParameterSetName = ClientCredentials)]
+        [Parameter(ParameterSetName = RefreshToken)]
+        [Parameter(ParameterSetName = Password)]
+        [Parameter(ParameterSetName = AccessToken)]
+        [ValidatePattern(@"^\d{2,3}\.0$")]
+        public string SalesforceApiVersion { get; set; } = SalesforceSettings.DefaultApiVersion;
+
+        /// <summary>Stop a run cleanly once the org's daily API usage passes this percentage (default 80).</summary>
+        [Parameter(ParameterSetName = JwtFile)]
+        [Parameter(ParameterSetName = JwtThumbprint)]
+        [Parameter(ParameterSetName = ClientCredentials)]
+        [Parameter(ParameterSetName = RefreshToken)]
+        [Parameter(ParameterSetName = Password)]
+        [Parameter(ParameterSetName = AccessToken)]
+        [ValidateRange(1, 100)]
+        public int MaxApiUsagePercent { get; set; } = 80;
+
+        /// <summary>The first run reads nothing older than this.</summary>
+        [Parameter(ParameterSetName = JwtFile, ValueFromPipelineByPropertyName = true)]
+        [Parameter(ParameterSetName = JwtThumbprint, ValueFromPipelineByPropertyName = true)]
+        [Parameter(ParameterSetName = ClientCredentials, ValueFromPipelineByPropertyName = true)]
+        [Parameter(ParameterSetName = RefreshToken, ValueFromPipelineByPropertyName = true)]
+        [Parameter(ParameterSetName = Password, ValueFromPipelineByPropertyName = true)]
+        [Parameter(ParameterSetName = AccessToken, ValueFromPipelineByPropertyName = true)]
+        public DateTime? StartDate { get; set; }
 
         [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
@@ -53,20 +152,57 @@ namespace ChatterConnector.Commands
                 var domains = ConnectorSettings.ValidateDomains(AcceptedDomain);
                 var url = ConnectorSettings.ValidateInstanceUrl(InstanceUrl);
                 var now = DateTimeOffset.UtcNow;
+                var store = Store();
                 var connector = new ChatterConnectorInfo
                 {
-                    Name = Name, SourcePath = ResolvePath(SourcePath), MaildirPath = ResolvePath(MaildirPath), StagingPath = ResolveOptionalPath(StagingPath),
+                    Name = Name, SourcePath = ParameterSetName == ExportFolder ? ResolvePath(SourcePath) : null, MaildirPath = ResolvePath(MaildirPath), StagingPath = ResolveOptionalPath(StagingPath),
                     FolderName = FolderName, AcceptedDomain = domains, Schedule = Schedule, InstanceUrl = url, Created = now, Modified = now,
                 };
-                var store = Store();
-                if (!ShouldProcess($"Connector '{Name}' in store '{store.StorePath}' (source '{connector.SourcePath}', Maildir '{connector.MaildirPath}')", "Create"))
+                var api = ParameterSetName != ExportFolder;
+                if (api)
+                {
+                    ConnectorSettings.ValidateSalesforceUrl(SalesforceLoginUrl, nameof(SalesforceLoginUrl));
+                    if (SalesforceInstanceUrl != null) ConnectorSettings.ValidateSalesforceUrl(SalesforceInstanceUrl, nameof(SalesforceInstanceUrl));
+                }
+                var source = api ? $"{SalesforceInstanceUrl ?? SalesforceLoginUrl} ({ParameterSetName})" : connector.SourcePath;
+                if (!ShouldProcess($"Connector '{Name}' in store '{store.StorePath}' (source '{source}', Maildir '{connector.MaildirPath}')", "Create"))
                     return;
-                if (!Directory.Exists(connector.SourcePath))
+                // Secrets are protected only now: -WhatIf must not create the store's key.
+                if (api) connector.Salesforce = SalesforceSettingsFrom(SecretProtector.ForStore(store.StorePath));
+                if (connector.SourcePath != null && !Directory.Exists(connector.SourcePath))
                     WriteWarning($"The source folder '{connector.SourcePath}' does not exist yet; Start-ChatterImport will fail until it does.");
                 store.AddConnector(connector);
                 WriteObject(store.GetConnector(Name));
             });
         }
+
+        private SalesforceSettings SalesforceSettingsFrom(SecretProtector secrets)
+        {
+            var flow = ParameterSetName switch
+            {
+                JwtFile => SalesforceAuthFlow.JwtBearer,
+                JwtThumbprint => SalesforceAuthFlow.JwtBearer,
+                ClientCredentials => SalesforceAuthFlow.ClientCredentials,
+                RefreshToken => SalesforceAuthFlow.RefreshToken,
+                Password => SalesforceAuthFlow.Password,
+                _ => SalesforceAuthFlow.AccessToken,
+            };
+            var settings = new SalesforceSettings
+            {
+                AuthFlow = flow, LoginUrl = ConnectorSettings.ValidateSalesforceUrl(SalesforceLoginUrl, "SalesforceLoginUrl"), ApiVersion = SalesforceApiVersion,
+                ClientId = SalesforceClientId, Username = SalesforceUsername, CertificateThumbprint = SalesforceCertificateThumbprint?.ToUpperInvariant(),
+                CertificatePath = ResolveOptionalPath(SalesforceCertificatePath), MaxApiUsagePercent = MaxApiUsagePercent,
+                InstanceUrl = SalesforceInstanceUrl == null ? null : ConnectorSettings.ValidateSalesforceUrl(SalesforceInstanceUrl, "SalesforceInstanceUrl"),
+                StartDate = StartDate == null ? (DateTimeOffset?)null : new DateTimeOffset(StartDate.Value.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(StartDate.Value, DateTimeKind.Local) : StartDate.Value),
+                ClientSecret = Protect(secrets, SalesforceClientSecret), RefreshToken = Protect(secrets, SalesforceRefreshToken),
+                Password = Protect(secrets, SalesforcePassword), SecurityToken = Protect(secrets, SalesforceSecurityToken),
+                AccessToken = Protect(secrets, SalesforceAccessToken), CertificatePassword = Protect(secrets, SalesforceCertificatePassword),
+            };
+            return settings;
+        }
+
+        internal static StoredSecret? Protect(SecretProtector secrets, SecureString? secret) =>
+            secret == null ? null : secrets.Protect(SecureStrings.ToPlainText(secret));
     }
 
     /// <summary>Checks shared by New- and Set-ChatterConnector.</summary>
@@ -99,6 +235,16 @@ namespace ChatterConnector.Commands
             if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && !(uri.Scheme == Uri.UriSchemeHttp && uri.IsLoopback)))
                 throw new ChatterException("ChatterConnector.InvalidInstanceUrl", ChatterErrorKind.InvalidArgument,
                     $"'{url}' is not an https URL of a Salesforce org (for example https://contoso.my.salesforce.com).", url);
+            return uri.GetLeftPart(UriPartial.Authority);
+        }
+
+        /// <summary>A Salesforce login or instance URL: https, or http to a loopback address (tests).</summary>
+        public static string ValidateSalesforceUrl(string url, string parameter)
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+                throw new ChatterException("ChatterConnector.InvalidSalesforceUrl", ChatterErrorKind.InvalidArgument,
+                    $"-{parameter} '{url}' is not a URL. Use https://login.salesforce.com, https://test.salesforce.com for a sandbox, or your My Domain (https://contoso.my.salesforce.com).", url);
+            SalesforceAuthenticator.CheckUrl(uri.GetLeftPart(UriPartial.Authority), "-" + parameter);
             return uri.GetLeftPart(UriPartial.Authority);
         }
 

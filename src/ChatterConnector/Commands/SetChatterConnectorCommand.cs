@@ -1,5 +1,8 @@
 using System;
 using System.Management.Automation;
+using System.Security;
+using ChatterConnector.Engine;
+using ChatterConnector.Engine.State;
 using ChatterConnector.Engine.Model;
 using ChatterConnector.Engine.Targets;
 
@@ -19,12 +22,43 @@ namespace ChatterConnector.Commands
         [Parameter] [ValidateNotNullOrEmpty] public string? InstanceUrl { get; set; }
         [Parameter] public SwitchParameter PassThru { get; set; }
 
+        // Settings of a connector that reads the Salesforce REST API; secrets are replaced, never shown.
+        [Parameter] [ValidateNotNullOrEmpty] public string? SalesforceLoginUrl { get; set; }
+        [Parameter] [ValidatePattern(@"^\d{2,3}\.0$")] public string? SalesforceApiVersion { get; set; }
+        [Parameter] [ValidateRange(1, 100)] public int? MaxApiUsagePercent { get; set; }
+        [Parameter] public DateTime? StartDate { get; set; }
+        [Parameter] [ValidateNotNullOrEmpty] public string? SalesforceCertificatePath { get; set; }
+        [Parameter] [ValidatePattern("^[0-9A-Fa-f]{40}$")] public string? SalesforceCertificateThumbprint { get; set; }
+        [Parameter] public SecureString? SalesforceCertificatePassword { get; set; }
+        [Parameter] public SecureString? SalesforceClientSecret { get; set; }
+        [Parameter] public SecureString? SalesforceRefreshToken { get; set; }
+        [Parameter] public SecureString? SalesforcePassword { get; set; }
+        [Parameter] public SecureString? SalesforceSecurityToken { get; set; }
+        [Parameter] public SecureString? SalesforceAccessToken { get; set; }
+
+        private static readonly string[] SalesforceParameters =
+        {
+            nameof(SalesforceLoginUrl), nameof(SalesforceApiVersion), nameof(MaxApiUsagePercent), nameof(StartDate), nameof(SalesforceCertificatePath),
+            nameof(SalesforceCertificateThumbprint), nameof(SalesforceCertificatePassword), nameof(SalesforceClientSecret), nameof(SalesforceRefreshToken),
+            nameof(SalesforcePassword), nameof(SalesforceSecurityToken), nameof(SalesforceAccessToken),
+        };
+
         protected override void ProcessRecord()
         {
             Try(() =>
             {
                 var c = ResolveConnector();
                 if (c == null) return;
+                var salesforceChanges = Array.FindAll(SalesforceParameters, p => MyInvocation.BoundParameters.ContainsKey(p));
+                if (salesforceChanges.Length > 0 && c.Salesforce == null)
+                    throw new ChatterException("ChatterConnector.NotAnApiConnector", ChatterErrorKind.InvalidArgument,
+                        $"The connector '{c.Name}' reads an export folder, so -{salesforceChanges[0]} does not apply. Create a connector with the -Salesforce* parameters of New-ChatterConnector to read the REST API.", c.Name);
+                if (SalesforceLoginUrl != null) c.Salesforce!.LoginUrl = ConnectorSettings.ValidateSalesforceUrl(SalesforceLoginUrl, nameof(SalesforceLoginUrl));
+                if (SalesforceApiVersion != null) c.Salesforce!.ApiVersion = SalesforceApiVersion;
+                if (MaxApiUsagePercent != null) c.Salesforce!.MaxApiUsagePercent = MaxApiUsagePercent.Value;
+                if (StartDate != null) c.Salesforce!.StartDate = new DateTimeOffset(StartDate.Value.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(StartDate.Value, DateTimeKind.Local) : StartDate.Value);
+                if (SalesforceCertificatePath != null) { c.Salesforce!.CertificatePath = ResolvePath(SalesforceCertificatePath); c.Salesforce.CertificateThumbprint = null; }
+                if (SalesforceCertificateThumbprint != null) { c.Salesforce!.CertificateThumbprint = SalesforceCertificateThumbprint.ToUpperInvariant(); c.Salesforce.CertificatePath = null; }
                 if (FolderName != null) c.FolderName = MaildirTarget.ValidateFolderName(FolderName);
                 if (Schedule != null) { ConnectorSettings.ValidateSchedule(Schedule.Value); c.Schedule = Schedule.Value; }
                 if (AcceptedDomain != null) c.AcceptedDomain = ConnectorSettings.ValidateDomains(AcceptedDomain);
@@ -33,6 +67,17 @@ namespace ChatterConnector.Commands
                 if (MaildirPath != null) c.MaildirPath = ResolvePath(MaildirPath);
                 if (StagingPath != null) c.StagingPath = ResolvePath(StagingPath);
                 if (!ShouldProcess($"Connector '{c.Name}'", "Set")) return;
+                if (c.Salesforce != null)
+                {
+                    var secrets = SecretProtector.ForStore(Store().StorePath);
+                    var sf = c.Salesforce;
+                    sf.CertificatePassword = NewChatterConnectorCommand.Protect(secrets, SalesforceCertificatePassword) ?? sf.CertificatePassword;
+                    sf.ClientSecret = NewChatterConnectorCommand.Protect(secrets, SalesforceClientSecret) ?? sf.ClientSecret;
+                    sf.RefreshToken = NewChatterConnectorCommand.Protect(secrets, SalesforceRefreshToken) ?? sf.RefreshToken;
+                    sf.Password = NewChatterConnectorCommand.Protect(secrets, SalesforcePassword) ?? sf.Password;
+                    sf.SecurityToken = NewChatterConnectorCommand.Protect(secrets, SalesforceSecurityToken) ?? sf.SecurityToken;
+                    sf.AccessToken = NewChatterConnectorCommand.Protect(secrets, SalesforceAccessToken) ?? sf.AccessToken;
+                }
                 c.Modified = DateTimeOffset.UtcNow;
                 Store().UpdateConnector(c);
                 if (PassThru) WriteObject(Store().GetConnector(c.Name));

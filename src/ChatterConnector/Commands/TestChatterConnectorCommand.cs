@@ -5,6 +5,7 @@ using ChatterConnector.Engine;
 using ChatterConnector.Engine.Import;
 using ChatterConnector.Engine.Model;
 using ChatterConnector.Engine.Sources;
+using ChatterConnector.Engine.Sources.Salesforce;
 
 namespace ChatterConnector.Commands
 {
@@ -29,11 +30,20 @@ namespace ChatterConnector.Commands
             {
                 var c = ResolveConnector();
                 if (c == null) return;
-                WriteObject(Check(c, "Source", c.SourcePath ?? "", () =>
+                if (c.Salesforce != null)
                 {
-                    var dir = SourceFactory.Create(c).ReadDirectory();
-                    return $"The export can be read: {dir.Users.Count} users, {dir.GroupNames.Count} groups.";
-                }));
+                    using var api = (SalesforceApiSource)SourceFactory.Create(c, Store().StorePath, cancellationToken: CancellationToken);
+                    foreach (var check in api.CheckAccess())
+                        WriteObject(new ChatterConnectorTestResult { ConnectorName = c.Name, Check = check.Check, Target = c.Salesforce.LoginUrl, Succeeded = check.Succeeded, Message = check.Message });
+                }
+                else
+                {
+                    WriteObject(Check(c, "Source", c.SourcePath ?? "", () =>
+                    {
+                        var dir = SourceReader.ReadDirectory(c);
+                        return $"The export can be read: {dir.Users.Count} users, {dir.GroupNames.Count} groups.";
+                    }));
+                }
                 var staging = string.IsNullOrEmpty(c.StagingPath) ? ImportPipeline.DefaultStagingPath(Store().StorePath, c.Name) : c.StagingPath!;
                 WriteObject(Check(c, "Staging", staging, () => Writable(staging)));
                 WriteObject(Check(c, "Target", c.MaildirPath ?? "", () => Writable(c.MaildirPath ?? "")));
@@ -54,14 +64,20 @@ namespace ChatterConnector.Commands
             return result;
         }
 
+        /// <summary>Probes that a file can be created in the folder, or, when it does not exist yet, in the nearest folder above it that does (creating nothing).</summary>
         private static string Writable(string folder)
         {
             if (folder.Length == 0) throw new IOException("No folder is set.");
-            Directory.CreateDirectory(folder);
-            var probe = Path.Combine(folder, ".chatterconnector-probe-" + Guid.NewGuid().ToString("N"));
+            var existing = folder;
+            while (!Directory.Exists(existing))
+            {
+                if (File.Exists(existing)) throw new IOException($"'{existing}' is a file, so '{folder}' cannot be created.");
+                existing = Path.GetDirectoryName(existing) ?? throw new IOException($"No part of '{folder}' exists.");
+            }
+            var probe = Path.Combine(existing, ".chatterconnector-probe-" + Guid.NewGuid().ToString("N"));
             File.WriteAllText(probe, "probe");
             File.Delete(probe);
-            return $"'{folder}' can be written.";
+            return existing == folder ? $"'{folder}' can be written." : $"'{folder}' does not exist yet; it can be created in '{existing}'.";
         }
     }
 }

@@ -74,7 +74,7 @@ namespace ChatterConnector.Commands
             SourceDirectory dir;
             try
             {
-                dir = SourceFactory.Create(c).ReadDirectory();
+                dir = SourceReader.ReadDirectory(c);
             }
             catch (ChatterException ex)
             {
@@ -99,7 +99,7 @@ namespace ChatterConnector.Commands
             {
                 var c = ResolveConnector();
                 if (c == null) return;
-                var dir = SourceFactory.Create(c).ReadDirectory();
+                var dir = SourceReader.ReadDirectory(c);
                 foreach (var e in new UserMapper(c, dir).ResolveAll())
                     if (Source == null || Source.Contains(e.Source)) WriteObject(e);
             });
