@@ -23,7 +23,6 @@ namespace ChatterConnector.Engine.Sources.Salesforce
         // The fields read of each object: those of a data export (PROTOCOLS.md).
         internal static readonly string[] UserFields = { "Id", "Name", "Username", "Email", "IsActive" };
         internal static readonly string[] GroupFields = { "Id", "Name" };
-        internal static readonly string[] GroupMemberFields = { "CollaborationGroupId", "MemberId" };
         internal static readonly string[] FeedItemFields = { "Id", "ParentId", "Type", "Title", "Body", "IsRichText", "LinkUrl", "RelatedRecordId", "CreatedById", "CreatedDate", "LastEditById", "LastEditDate", "Revision", "IsDeleted", "SystemModstamp" };
         internal static readonly string[] FeedCommentFields = { "Id", "FeedItemId", "ParentId", "CommentBody", "CommentType", "IsRichText", "RelatedRecordId", "CreatedById", "CreatedDate", "LastEditDate", "Revision", "IsDeleted", "SystemModstamp" };
         internal static readonly string[] FeedRevisionFields = { "Id", "FeedEntityId", "Revision", "Action", "EditedAttribute", "Value", "IsValueRichText", "CreatedById", "CreatedDate", "IsDeleted", "SystemModstamp" };
@@ -66,7 +65,7 @@ namespace ChatterConnector.Engine.Sources.Salesforce
             Directory.CreateDirectory(Path.Combine(_spool, ExportFiles.ContentVersionFolder));
             Spool(ExportFiles.User, UserFields, Query("User", UserFields, null));
             Spool(ExportFiles.CollaborationGroup, GroupFields, Query("CollaborationGroup", GroupFields, null));
-            Spool(ExportFiles.CollaborationGroupMember, GroupMemberFields, Query("CollaborationGroupMember", GroupMemberFields, null));
+            // Group membership makes nobody a participant (authors, commenters and mentions do), so it is not read.
             try
             {
                 Spool(ExportFiles.ChatterConversationMember, ConversationMemberFields, Query("ChatterConversationMember", ConversationMemberFields, null));
