@@ -135,3 +135,22 @@ public class LargeFileTests
         Assert.True(allocated < 150L * 1024 * 1024, $"{allocated / 1048576} MB allocated for a 200 MB file");
     }
 }
+
+public class ApiPlanTests
+{
+    [Fact]
+    public void WhatIfCountsTheNewItemsWithoutDownloadingFilesOrChangingAnything()
+    {
+        using var t = new Scratch();
+        var org = SampleOrgGenerator.Generate(new SampleOrgOptions { Users = 10, Posts = 60, Seed = 2 });
+        using var fake = FakeSalesforce.Start(org);
+        using var store = ConnectorStore.Open(t.Sub("store"));
+        var c = ApiSourceTests.ApiConnector(fake, t, SecretProtector.ForStore(store.StorePath));
+        store.AddConnector(c);
+        var plan = new ImportPipeline(store, c, clientOptions: ApiSourceTests.Fast).Plan();
+        Assert.True(plan.NewItems > 60);
+        Assert.DoesNotContain(fake.Requests, r => r.Path.EndsWith("/VersionData"));
+        Assert.Empty(store.GetRuns("Api"));
+        Assert.False(Directory.Exists(t.Sub("maildir")));
+    }
+}

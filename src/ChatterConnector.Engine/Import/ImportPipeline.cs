@@ -91,6 +91,7 @@ namespace ChatterConnector.Engine.Import
         public ImportPlan Plan(CancellationToken cancellationToken = default)
         {
             var source = Source(NullImportObserver.Instance, cancellationToken);
+            if (source is SalesforceApiSource api) api.SkipFileContent = true;   // counting needs no file bytes
             try { return Plan(source, cancellationToken); }
             finally { Dispose(source); }
         }

@@ -56,6 +56,9 @@ namespace ChatterConnector.Engine.Sources.Salesforce
 
         public string Location => _client.InstanceUrl ?? _settings.LoginUrl;
 
+        /// <summary>Read file metadata but not file bytes: for -WhatIf, which only counts what a run would do.</summary>
+        public bool SkipFileContent { get; set; }
+
         /// <summary>REST calls made so far.</summary>
         public int ApiCalls => _client.ApiCalls;
 
@@ -114,7 +117,8 @@ namespace ChatterConnector.Engine.Sources.Salesforce
                 .Concat(posts.Select(p => p["RelatedRecordId"])).Concat(comments.Select(c => c["RelatedRecordId"]))
                 .Where(id => id.StartsWith("068", StringComparison.Ordinal)).Distinct().ToList();
             var versions = Spool(ExportFiles.ContentVersion, ContentVersionFields, ById("ContentVersion", ContentVersionFields, "Id", versionIds));
-            foreach (var v in versions) DownloadFile(v["Id"]);
+            if (!SkipFileContent)
+                foreach (var v in versions) DownloadFile(v["Id"]);
 
             if (_privateMessages)
             {
