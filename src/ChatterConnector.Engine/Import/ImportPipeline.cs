@@ -66,14 +66,6 @@ namespace ChatterConnector.Engine.Import
 
         private static void Dispose(IChatterSource source) => (source as IDisposable)?.Dispose();
 
-        private MaildirTarget Target()
-        {
-            if (string.IsNullOrEmpty(_connector.MaildirPath))
-                throw new ChatterException("ChatterConnector.NoTarget", ChatterErrorKind.InvalidArgument,
-                    $"The connector '{Name}' has no target. Set one with Set-ChatterConnector -MaildirPath.", Name);
-            return new MaildirTarget(_connector.MaildirPath!, _connector.FolderName);
-        }
-
         private SourceWatermarks LoadWatermarks()
         {
             var w = new SourceWatermarks();
@@ -187,13 +179,13 @@ namespace ChatterConnector.Engine.Import
 
         private void Execute(IChatterSource source, ChatterImportRun run, IImportObserver observer, CancellationToken ct)
         {
-            var target = Target();
+            using var target = TargetFactory.Create(_connector);
             var staging = new LocalStaging(string.IsNullOrEmpty(_connector.StagingPath) ? DefaultStagingPath(_store.StorePath, Name) : _connector.StagingPath!);
             staging.CleanTemporaryFiles();
 
             observer.OnProgress(new ImportProgress("Reading", "Reading users and groups from " + source.Location, 0, 0));
             var dir = source.ReadDirectory();
-            var mapper = new UserMapper(_connector, dir);
+            var mapper = new UserMapper(_connector, dir, mailbox => target.CheckMailbox(mailbox, ct));
             var watermarks = LoadWatermarks();
 
             // 1. Participants of every thread a new item belongs to, and earlier items for newcomers.
@@ -371,14 +363,15 @@ namespace ChatterConnector.Engine.Import
             }
         }
 
-        private void Deliver(MaildirTarget target, ChatterImportRun run, IImportObserver observer, CancellationToken ct)
+        private void Deliver(IMessageTarget target, ChatterImportRun run, IImportObserver observer, CancellationToken ct)
         {
-            // A run stopped while writing may have left half-copied files in tmp: clear them first.
-            foreach (var mailbox in _store.MailboxesInFlight(Name)) target.CleanTemporaryFiles(mailbox);
+            // A run stopped while delivering may have left half-written files or sessions: tidy them first.
+            target.Recover(_store.MailboxesInFlight(Name), ct);
             long total = OpenStatuses.Sum(s => _store.CountDeliveries(Name, s));
             long done = 0;
             long after = 0;
             var items = new Dictionary<string, StagedItem?>(StringComparer.Ordinal);
+            var options = new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = Math.Max(1, target.MaxParallelism) };
             observer.OnProgress(new ImportProgress("Delivering", $"Delivering {total} messages", 0, total));
             while (true)
             {
@@ -387,51 +380,78 @@ namespace ChatterConnector.Engine.Import
                 if (batch.Count == 0) break;
                 after = batch[batch.Count - 1].Row;
 
-                // Mark the batch in flight first: a run killed during the copies finds them in flight
-                // next time and looks for each message before delivering it again.
-                var checkFirst = new HashSet<string>(StringComparer.Ordinal);
+                // Mark the batch in flight first: a run killed during the deliveries finds them in
+                // flight next time and looks for each message before delivering it again.
+                var checkFirst = new bool[batch.Count];
+                var staged = new StagedItem?[batch.Count];
                 using (var tx = _store.Begin())
                 {
-                    foreach (var d in batch)
+                    for (var i = 0; i < batch.Count; i++)
                     {
-                        if (d.Status != DeliveryStatus.Pending) checkFirst.Add(d.ItemKey + "\n" + d.Recipient);
+                        var d = batch[i];
+                        checkFirst[i] = d.Status != DeliveryStatus.Pending;
                         d.Status = DeliveryStatus.InFlight;
                         _store.UpdateDelivery(Name, d);
+                        if (!items.TryGetValue(d.ItemKey, out var item))
+                        {
+                            if (items.Count > 10000) items.Clear();
+                            items[d.ItemKey] = item = _store.GetItem(Name, d.ItemKey);
+                        }
+                        staged[i] = item;
                     }
                     tx.Commit();
                 }
 
-                var results = new List<(DeliveryRecord, ChatterLogEntry, string?)>();
-                foreach (var d in batch)
+                var results = new (DeliveryRecord Delivery, ChatterLogEntry Entry, string? ErrorId)[batch.Count];
+                ChatterException? fatal = null;
+                Parallel.For(0, batch.Count, options, (i, state) =>
                 {
-                    if (!items.TryGetValue(d.ItemKey, out var item))
+                    try
                     {
-                        if (items.Count > 10000) items.Clear();
-                        items[d.ItemKey] = item = _store.GetItem(Name, d.ItemKey);
+                        results[i] = DeliverOne(target, run.RunId, batch[i], staged[i], checkFirst[i], ct);
                     }
-                    results.Add(DeliverOne(target, run, d, item, checkFirst.Contains(d.ItemKey + "\n" + d.Recipient)));
-                }
+                    catch (ChatterException ex) when (ex.Kind == ChatterErrorKind.AuthenticationError)
+                    {
+                        fatal = ex;
+                        state.Stop();
+                    }
+                });
 
                 using (var tx = _store.Begin())
                 {
                     foreach (var (d, entry, _) in results)
                     {
+                        if (d == null) continue;   // not attempted: stays in flight, looked up next run
+                        Count(run, d);
                         _store.UpdateDelivery(Name, d);
                         _store.AppendLog(entry);
                     }
                     tx.Commit();
                 }
-                foreach (var (_, entry, errorId) in results)
-                    if (errorId != null) observer.OnFailure(errorId, entry);
+                if (fatal != null) throw fatal;
+                foreach (var (d, entry, errorId) in results)
+                    if (d != null && errorId != null) observer.OnFailure(errorId, entry);
 
                 done += batch.Count;
                 observer.OnProgress(new ImportProgress("Delivering", $"Delivered {done} of {total} messages", done, total));
             }
         }
 
-        private (DeliveryRecord, ChatterLogEntry, string?) DeliverOne(MaildirTarget target, ChatterImportRun run, DeliveryRecord d, StagedItem? item, bool checkFirst)
+        private static void Count(ChatterImportRun run, DeliveryRecord d)
         {
             run.MessagesAfterFanout++;
+            switch (d.Status)
+            {
+                case DeliveryStatus.Imported: run.Imported++; run.Bytes += d.Size; break;
+                case DeliveryStatus.PartiallyImported: run.PartiallyImported++; run.Bytes += d.Size; break;
+                case DeliveryStatus.SkippedDuplicate: run.SkippedDuplicates++; break;
+                case DeliveryStatus.Failed: run.Failed++; break;
+            }
+        }
+
+        /// <summary>One delivery, on any thread: touches only its own record.</summary>
+        private (DeliveryRecord, ChatterLogEntry, string?) DeliverOne(IMessageTarget target, string runId, DeliveryRecord d, StagedItem? item, bool checkFirst, CancellationToken ct)
+        {
             d.Attempts++;
             string? errorId = null;
             if (item == null)
@@ -440,44 +460,47 @@ namespace ChatterConnector.Engine.Import
                 d.Reason = "The ledger has no staged message for this item.";
                 errorId = "ChatterImport.StagedMessageMissing";
             }
+            else if (!File.Exists(item.StagedPath))
+            {
+                d.Status = DeliveryStatus.Failed;
+                d.Reason = $"The staged message '{item.StagedPath}' is missing; restore the staging folder.";
+                errorId = "ChatterImport.StagedMessageMissing";
+            }
             else
             {
                 try
                 {
-                    if (!File.Exists(item.StagedPath))
-                    {
-                        d.Status = DeliveryStatus.Failed;
-                        d.Reason = $"The staged message '{item.StagedPath}' is missing; restore the staging folder.";
-                        errorId = "ChatterImport.StagedMessageMissing";
-                    }
-                    else if (target.Deliver(d.Mailbox!, item.MessageId, item.StagedPath, checkFirst) == DeliveryOutcome.AlreadyPresent)
+                    var message = new OutgoingMessage { ItemKey = item.ItemKey, ItemType = item.ItemType, MessageId = item.MessageId, StagedPath = item.StagedPath, Size = item.Size };
+                    var result = target.Deliver(d.Mailbox!, message, checkFirst, ct);
+                    if (result.Outcome == DeliveryOutcome.AlreadyPresent)
                     {
                         d.Status = DeliveryStatus.SkippedDuplicate;
                         d.Reason = "The message was already in the mailbox.";
                     }
                     else
                     {
-                        d.Status = item.PartialReason != null ? DeliveryStatus.PartiallyImported : DeliveryStatus.Imported;
-                        d.Reason = item.PartialReason;
+                        var partial = string.Join(" ", new[] { item.PartialReason, result.PartialReason }.Where(r => r != null));
+                        d.Status = partial.Length > 0 ? DeliveryStatus.PartiallyImported : DeliveryStatus.Imported;
+                        d.Reason = partial.Length > 0 ? partial : null;
                     }
+                    d.Size = item.Size;
                 }
-                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is ChatterException)
+                catch (ChatterException ex) when (ex.Kind != ChatterErrorKind.AuthenticationError)
+                {
+                    d.Status = DeliveryStatus.Failed;
+                    d.Reason = "The message could not be delivered: " + ex.Message;
+                    errorId = ex.ErrorId;
+                }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
                 {
                     d.Status = DeliveryStatus.Failed;
                     d.Reason = "The message could not be written to the mailbox: " + ex.Message;
-                    errorId = ex is ChatterException ce ? ce.ErrorId : "ChatterImport.DeliveryFailed";
+                    errorId = "ChatterImport.DeliveryFailed";
                 }
-            }
-            switch (d.Status)
-            {
-                case DeliveryStatus.Imported: run.Imported++; run.Bytes += item!.Size; break;
-                case DeliveryStatus.PartiallyImported: run.PartiallyImported++; run.Bytes += item!.Size; break;
-                case DeliveryStatus.SkippedDuplicate: run.SkippedDuplicates++; break;
-                case DeliveryStatus.Failed: run.Failed++; break;
             }
             var entry = new ChatterLogEntry
             {
-                Time = _clock(), ConnectorName = Name, RunId = run.RunId, ItemKey = d.ItemKey, ItemId = item?.ItemId ?? d.ItemKey, ItemType = item?.ItemType,
+                Time = _clock(), ConnectorName = Name, RunId = runId, ItemKey = d.ItemKey, ItemId = item?.ItemId ?? d.ItemKey, ItemType = item?.ItemType,
                 SalesforceUser = d.UserId, Mailbox = d.Mailbox, Status = d.Status, Reason = d.Reason, InternetMessageId = item == null ? null : "<" + item.MessageId + ">",
                 Size = item?.Size ?? 0, Sha256 = item?.Sha256,
             };

@@ -38,10 +38,14 @@ namespace ChatterConnector.Engine.Mapping
         private readonly Dictionary<string, string> _rules = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         private readonly Dictionary<string, ChatterUserMappingEntry> _cache = new Dictionary<string, ChatterUserMappingEntry>(StringComparer.Ordinal);
 
-        public UserMapper(ChatterConnectorInfo connector, SourceDirectory directory)
+        private readonly Func<string, string?>? _checkMailbox;
+
+        /// <param name="checkMailbox">The target's word on a mailbox: null when it can receive messages, else why not.</param>
+        public UserMapper(ChatterConnectorInfo connector, SourceDirectory directory, Func<string, string?>? checkMailbox = null)
         {
             _connector = connector;
             _directory = directory;
+            _checkMailbox = checkMailbox;
             foreach (var rule in connector.MappingRules)
                 if (!_rules.ContainsKey(rule.SalesforceUser.Trim())) _rules[rule.SalesforceUser.Trim()] = NormalizeMailbox(rule.Mailbox);
         }
@@ -106,8 +110,15 @@ namespace ChatterConnector.Engine.Mapping
             return entry;
         }
 
-        private static ChatterUserMappingEntry Mapped(ChatterUserMappingEntry e, string mailbox, MappingSource source, string reason)
+        private ChatterUserMappingEntry Mapped(ChatterUserMappingEntry e, string mailbox, MappingSource source, string reason)
         {
+            var refused = _checkMailbox?.Invoke(mailbox);
+            if (refused != null)
+            {
+                e.Source = MappingSource.Unmapped;
+                e.Reason = $"{mailbox} ({reason}) cannot receive messages: {refused}";
+                return e;
+            }
             e.Mailbox = mailbox;
             e.Source = source;
             e.Reason = reason;

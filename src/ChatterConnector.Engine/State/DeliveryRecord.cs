@@ -30,6 +30,8 @@ namespace ChatterConnector.Engine.State
         public DeliveryStatus Status { get; set; }
         public string? Reason { get; set; }
         public int Attempts { get; set; }
+        /// <summary>Bytes delivered (not stored; for the run's figures).</summary>
+        public long Size { get; set; }
 
         public static string UnmappedRecipient(string userId) => "user:" + userId;
     }

@@ -19,7 +19,7 @@ namespace ChatterConnector.Engine.Targets
     /// renamed into cur (as already seen), so no client ever sees half a message. Its file name is
     /// derived from the Message-ID, so a message already delivered is recognised.
     /// </summary>
-    public sealed class MaildirTarget
+    public sealed class MaildirTarget : IMessageTarget
     {
         private const string Flags = ":2,S";
         private readonly string _root;
@@ -30,6 +30,28 @@ namespace ChatterConnector.Engine.Targets
             _root = root ?? throw new ArgumentNullException(nameof(root));
             _folderName = ValidateFolderName(folderName);
         }
+
+        public string Location => _root;
+
+        /// <summary>File copies and renames: one at a time is as fast as the disk.</summary>
+        public int MaxParallelism => 1;
+
+        /// <summary>Any address that can name a folder can receive mail here.</summary>
+        public string? CheckMailbox(string mailbox, System.Threading.CancellationToken cancellationToken)
+        {
+            try { MailboxPath(mailbox); return null; }
+            catch (ChatterException ex) { return ex.Message; }
+        }
+
+        public void Recover(System.Collections.Generic.IEnumerable<string> mailboxesInFlight, System.Threading.CancellationToken cancellationToken)
+        {
+            foreach (var mailbox in mailboxesInFlight) CleanTemporaryFiles(mailbox);
+        }
+
+        public DeliveryResult Deliver(string mailbox, OutgoingMessage message, bool checkFirst, System.Threading.CancellationToken cancellationToken) =>
+            Deliver(mailbox, message.MessageId, message.StagedPath, checkFirst) == DeliveryOutcome.AlreadyPresent ? DeliveryResult.AlreadyPresent : DeliveryResult.Delivered;
+
+        public void Dispose() { }
 
         /// <summary>Checks a folder name is usable as a Maildir++ folder; returns it.</summary>
         public static string ValidateFolderName(string folderName)

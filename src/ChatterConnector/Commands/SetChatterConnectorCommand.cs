@@ -53,6 +53,9 @@ namespace ChatterConnector.Commands
                 if (salesforceChanges.Length > 0 && c.Salesforce == null)
                     throw new ChatterException("ChatterConnector.NotAnApiConnector", ChatterErrorKind.InvalidArgument,
                         $"The connector '{c.Name}' reads an export folder, so -{salesforceChanges[0]} does not apply. Create a connector with the -Salesforce* parameters of New-ChatterConnector to read the REST API.", c.Name);
+                if (SourcePath != null && c.Salesforce != null)
+                    throw new ChatterException("ChatterConnector.NotAnExportConnector", ChatterErrorKind.InvalidArgument,
+                        $"The connector '{c.Name}' reads the Salesforce REST API, so -SourcePath does not apply. Create another connector to read an export folder.", c.Name);
                 if (SalesforceLoginUrl != null) c.Salesforce!.LoginUrl = ConnectorSettings.ValidateSalesforceUrl(SalesforceLoginUrl, nameof(SalesforceLoginUrl));
                 if (SalesforceApiVersion != null) c.Salesforce!.ApiVersion = SalesforceApiVersion;
                 if (MaxApiUsagePercent != null) c.Salesforce!.MaxApiUsagePercent = MaxApiUsagePercent.Value;

@@ -248,7 +248,7 @@ namespace ChatterConnector.Engine.Sources.Salesforce
             if (percent <= 0 || ApiUsed is not long used || ApiMax is not long max || max <= 0) return;
             if (used * 100 >= max * percent)
                 throw new ChatterException("ChatterSource.ApiLimitReached", ChatterErrorKind.ResourceUnavailable,
-                    $"The org has used {used} of its {max} daily API calls ({used * 100 / max}%), which reaches the connector's limit of {percent}% (-SalesforceMaxApiUsagePercent). The run stops here and goes on from its checkpoint next time.",
+                    $"The org has used {used} of its {max} daily API calls ({used * 100 / max}%), which reaches the connector's limit of {percent}% (-MaxApiUsagePercent). The run stops here and goes on from its checkpoint next time.",
                     InstanceUrl);
         }
 
