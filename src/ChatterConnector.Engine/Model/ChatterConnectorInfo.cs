@@ -27,8 +27,14 @@ namespace ChatterConnector.Engine.Model
         public string Source => SourcePath ?? (Salesforce != null ? Salesforce.LoginUrl + " (" + Salesforce.AuthFlow + ")" : "");
         /// <summary>Where converted messages are staged (one .eml per message). Default: under the store.</summary>
         public string? StagingPath { get; set; }
-        /// <summary>The root of the Maildir target: one Maildir per mailbox below it.</summary>
+        /// <summary>The root of the Maildir target: one Maildir per mailbox below it; null when the connector delivers through Microsoft Graph.</summary>
         public string? MaildirPath { get; set; }
+
+        /// <summary>How the connector delivers into Microsoft 365 mailboxes; null when it writes a Maildir.</summary>
+        public GraphSettings? Graph { get; set; }
+
+        /// <summary>Where the connector delivers: the Maildir root, or the Graph endpoint.</summary>
+        public string Target => MaildirPath ?? (Graph != null ? Graph.Endpoint + " (tenant " + Graph.TenantId + ")" : "");
         public string FolderName { get; set; } = DefaultFolderName;
         public string[] AcceptedDomain { get; set; } = new string[0];
         public TimeSpan Schedule { get; set; } = TimeSpan.FromHours(24);

@@ -203,7 +203,7 @@ PRAGMA user_version = 1;");
             public StoredDefinition() { }
             public StoredDefinition(ChatterConnectorInfo c)
             {
-                Name = c.Name; SourcePath = c.SourcePath; Salesforce = c.Salesforce; StagingPath = c.StagingPath; MaildirPath = c.MaildirPath;
+                Name = c.Name; SourcePath = c.SourcePath; Salesforce = c.Salesforce; Graph = c.Graph; StagingPath = c.StagingPath; MaildirPath = c.MaildirPath;
                 FolderName = c.FolderName; AcceptedDomain = c.AcceptedDomain; Schedule = c.Schedule; Suspended = c.Suspended;
                 InstanceUrl = c.InstanceUrl; AutomaticMapping = c.AutomaticMapping; DefaultMailbox = c.DefaultMailbox;
                 MappingFile = c.MappingFile; MappingRules = c.MappingRules; Created = c.Created; Modified = c.Modified;
@@ -211,6 +211,7 @@ PRAGMA user_version = 1;");
             public string Name { get; set; } = "";
             public string? SourcePath { get; set; }
             public SalesforceSettings? Salesforce { get; set; }
+            public GraphSettings? Graph { get; set; }
             public string? StagingPath { get; set; }
             public string? MaildirPath { get; set; }
             public string FolderName { get; set; } = ChatterConnectorInfo.DefaultFolderName;
@@ -227,7 +228,7 @@ PRAGMA user_version = 1;");
 
             public ChatterConnectorInfo ToConnector() => new ChatterConnectorInfo
             {
-                Name = Name, SourcePath = SourcePath, Salesforce = Salesforce, StagingPath = StagingPath, MaildirPath = MaildirPath, FolderName = FolderName,
+                Name = Name, SourcePath = SourcePath, Salesforce = Salesforce, Graph = Graph, StagingPath = StagingPath, MaildirPath = MaildirPath, FolderName = FolderName,
                 AcceptedDomain = AcceptedDomain ?? new string[0], Schedule = Schedule, Suspended = Suspended, InstanceUrl = InstanceUrl,
                 AutomaticMapping = AutomaticMapping, DefaultMailbox = DefaultMailbox, MappingFile = MappingFile,
                 MappingRules = MappingRules ?? new List<UserMappingRule>(), Created = Created, Modified = Modified,
