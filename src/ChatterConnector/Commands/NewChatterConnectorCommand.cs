@@ -120,9 +120,27 @@ namespace ChatterConnector.Commands
         [Parameter(ParameterSetName = AccessToken, ValueFromPipelineByPropertyName = true)]
         public DateTime? StartDate { get; set; }
 
-        [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
+        /// <summary>The root of a local Maildir archive; give this or the Microsoft Graph parameters (-TenantId …).</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
-        public string MaildirPath { get; set; } = "";
+        public string? MaildirPath { get; set; }
+
+        // ---- the Microsoft Graph target (instead of -MaildirPath); checked in code, since the
+        //      source's parameter sets already name the sign-in to Salesforce ----
+
+        [Parameter(ValueFromPipelineByPropertyName = true)] [ValidateNotNullOrEmpty] public string? TenantId { get; set; }
+        [Parameter(ValueFromPipelineByPropertyName = true)] [ValidateNotNullOrEmpty] public string? ClientId { get; set; }
+        [Parameter(ValueFromPipelineByPropertyName = true)] [ValidateNotNullOrEmpty] public string? CertificatePath { get; set; }
+        [Parameter] public SecureString? CertificatePassword { get; set; }
+        [Parameter(ValueFromPipelineByPropertyName = true)] [ValidatePattern("^[0-9A-Fa-f]{40}$")] public string? CertificateThumbprint { get; set; }
+        [Parameter] public SecureString? ClientSecret { get; set; }
+        [Parameter] public SwitchParameter ManagedIdentity { get; set; }
+        [Parameter(ValueFromPipelineByPropertyName = true)] [ValidateNotNullOrEmpty] public string? ManagedIdentityClientId { get; set; }
+        [Parameter] public SecureString? GraphAccessToken { get; set; }
+        [Parameter(ValueFromPipelineByPropertyName = true)] public GraphEnvironment Environment { get; set; } = GraphEnvironment.Global;
+        [Parameter(ValueFromPipelineByPropertyName = true)] [ValidateNotNullOrEmpty] public string? GraphEndpoint { get; set; }
+        [Parameter(ValueFromPipelineByPropertyName = true)] public GraphImportMode GraphImportMode { get; set; } = GraphImportMode.Json;
+        [Parameter(ValueFromPipelineByPropertyName = true)] [ValidateRange(1, 64)] public int ThrottleLimit { get; set; } = 8;
 
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
@@ -155,9 +173,10 @@ namespace ChatterConnector.Commands
                 var store = Store();
                 var connector = new ChatterConnectorInfo
                 {
-                    Name = Name, SourcePath = ParameterSetName == ExportFolder ? ResolvePath(SourcePath) : null, MaildirPath = ResolvePath(MaildirPath), StagingPath = ResolveOptionalPath(StagingPath),
+                    Name = Name, SourcePath = ParameterSetName == ExportFolder ? ResolvePath(SourcePath) : null, MaildirPath = ResolveOptionalPath(MaildirPath), StagingPath = ResolveOptionalPath(StagingPath),
                     FolderName = FolderName, AcceptedDomain = domains, Schedule = Schedule, InstanceUrl = url, Created = now, Modified = now,
                 };
+                var graph = GraphTargetSettings.Validate(this);
                 var api = ParameterSetName != ExportFolder;
                 if (api)
                 {
@@ -165,10 +184,12 @@ namespace ChatterConnector.Commands
                     if (SalesforceInstanceUrl != null) ConnectorSettings.ValidateSalesforceUrl(SalesforceInstanceUrl, nameof(SalesforceInstanceUrl));
                 }
                 var source = api ? $"{SalesforceInstanceUrl ?? SalesforceLoginUrl} ({ParameterSetName})" : connector.SourcePath;
-                if (!ShouldProcess($"Connector '{Name}' in store '{store.StorePath}' (source '{source}', Maildir '{connector.MaildirPath}')", "Create"))
+                var target = graph ? $"Microsoft Graph {GraphTargetSettings.EndpointFor(this)} (tenant {TenantId})" : $"Maildir '{connector.MaildirPath}'";
+                if (!ShouldProcess($"Connector '{Name}' in store '{store.StorePath}' (source '{source}', {target})", "Create"))
                     return;
                 // Secrets are protected only now: -WhatIf must not create the store's key.
                 if (api) connector.Salesforce = SalesforceSettingsFrom(SecretProtector.ForStore(store.StorePath));
+                if (graph) connector.Graph = GraphTargetSettings.Create(this, SecretProtector.ForStore(store.StorePath));
                 if (connector.SourcePath != null && !Directory.Exists(connector.SourcePath))
                     WriteWarning($"The source folder '{connector.SourcePath}' does not exist yet; Start-ChatterImport will fail until it does.");
                 store.AddConnector(connector);
@@ -235,6 +256,15 @@ namespace ChatterConnector.Commands
             if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && !(uri.Scheme == Uri.UriSchemeHttp && uri.IsLoopback)))
                 throw new ChatterException("ChatterConnector.InvalidInstanceUrl", ChatterErrorKind.InvalidArgument,
                     $"'{url}' is not an https URL of a Salesforce org (for example https://contoso.my.salesforce.com).", url);
+            return uri.GetLeftPart(UriPartial.Authority);
+        }
+
+        /// <summary>An endpoint URL: https, or http to a loopback address (tests); returns its scheme and authority.</summary>
+        public static string ValidateHttpsUrl(string url, string parameter, string errorId)
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && !(uri.Scheme == Uri.UriSchemeHttp && uri.IsLoopback)))
+                throw new ChatterException(errorId, ChatterErrorKind.InvalidArgument,
+                    $"-{parameter} '{url}' must be an https URL (http is accepted only for a loopback address).", url);
             return uri.GetLeftPart(UriPartial.Authority);
         }
 

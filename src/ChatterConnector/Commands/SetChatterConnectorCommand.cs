@@ -36,6 +36,21 @@ namespace ChatterConnector.Commands
         [Parameter] public SecureString? SalesforceSecurityToken { get; set; }
         [Parameter] public SecureString? SalesforceAccessToken { get; set; }
 
+        // Settings of a connector that delivers through Microsoft Graph.
+        [Parameter] [ValidateNotNullOrEmpty] public string? CertificatePath { get; set; }
+        [Parameter] [ValidatePattern("^[0-9A-Fa-f]{40}$")] public string? CertificateThumbprint { get; set; }
+        [Parameter] public SecureString? CertificatePassword { get; set; }
+        [Parameter] public SecureString? ClientSecret { get; set; }
+        [Parameter] public SecureString? GraphAccessToken { get; set; }
+        [Parameter] public GraphImportMode? GraphImportMode { get; set; }
+        [Parameter] [ValidateRange(1, 64)] public int? ThrottleLimit { get; set; }
+
+        private static readonly string[] GraphParameters =
+        {
+            nameof(CertificatePath), nameof(CertificateThumbprint), nameof(CertificatePassword), nameof(ClientSecret), nameof(GraphAccessToken),
+            nameof(GraphImportMode), nameof(ThrottleLimit),
+        };
+
         private static readonly string[] SalesforceParameters =
         {
             nameof(SalesforceLoginUrl), nameof(SalesforceApiVersion), nameof(MaxApiUsagePercent), nameof(StartDate), nameof(SalesforceCertificatePath),
@@ -53,6 +68,17 @@ namespace ChatterConnector.Commands
                 if (salesforceChanges.Length > 0 && c.Salesforce == null)
                     throw new ChatterException("ChatterConnector.NotAnApiConnector", ChatterErrorKind.InvalidArgument,
                         $"The connector '{c.Name}' reads an export folder, so -{salesforceChanges[0]} does not apply. Create a connector with the -Salesforce* parameters of New-ChatterConnector to read the REST API.", c.Name);
+                var graphChanges = Array.FindAll(GraphParameters, p => MyInvocation.BoundParameters.ContainsKey(p));
+                if (graphChanges.Length > 0 && c.Graph == null)
+                    throw new ChatterException("ChatterConnector.NotAGraphConnector", ChatterErrorKind.InvalidArgument,
+                        $"The connector '{c.Name}' writes a Maildir, so -{graphChanges[0]} does not apply. Create a connector with -TenantId and a sign-in to deliver into Microsoft 365 mailboxes.", c.Name);
+                if (MaildirPath != null && c.Graph != null)
+                    throw new ChatterException("ChatterConnector.NotAMaildirConnector", ChatterErrorKind.InvalidArgument,
+                        $"The connector '{c.Name}' delivers through Microsoft Graph, so -MaildirPath does not apply.", c.Name);
+                if (GraphImportMode != null) c.Graph!.ImportMode = GraphImportMode.Value;
+                if (ThrottleLimit != null) c.Graph!.ThrottleLimit = ThrottleLimit.Value;
+                if (CertificatePath != null) { c.Graph!.CertificatePath = ResolvePath(CertificatePath); c.Graph.CertificateThumbprint = null; }
+                if (CertificateThumbprint != null) { c.Graph!.CertificateThumbprint = CertificateThumbprint.ToUpperInvariant(); c.Graph.CertificatePath = null; }
                 if (SourcePath != null && c.Salesforce != null)
                     throw new ChatterException("ChatterConnector.NotAnExportConnector", ChatterErrorKind.InvalidArgument,
                         $"The connector '{c.Name}' reads the Salesforce REST API, so -SourcePath does not apply. Create another connector to read an export folder.", c.Name);
@@ -70,6 +96,13 @@ namespace ChatterConnector.Commands
                 if (MaildirPath != null) c.MaildirPath = ResolvePath(MaildirPath);
                 if (StagingPath != null) c.StagingPath = ResolvePath(StagingPath);
                 if (!ShouldProcess($"Connector '{c.Name}'", "Set")) return;
+                if (c.Graph != null)
+                {
+                    var secrets = SecretProtector.ForStore(Store().StorePath);
+                    c.Graph.CertificatePassword = NewChatterConnectorCommand.Protect(secrets, CertificatePassword) ?? c.Graph.CertificatePassword;
+                    c.Graph.ClientSecret = NewChatterConnectorCommand.Protect(secrets, ClientSecret) ?? c.Graph.ClientSecret;
+                    c.Graph.AccessToken = NewChatterConnectorCommand.Protect(secrets, GraphAccessToken) ?? c.Graph.AccessToken;
+                }
                 if (c.Salesforce != null)
                 {
                     var secrets = SecretProtector.ForStore(Store().StorePath);
