@@ -55,3 +55,40 @@ public class SalesforceCmdletTests
         Assert.Equal("ChatterConnector.NotAnApiConnector,ChatterConnector.Commands.SetChatterConnectorCommand", Assert.Single(r.Errors).FullyQualifiedErrorId);
     }
 }
+
+/// <summary>The Microsoft Graph target parameters of New-ChatterConnector, checked before anything is stored.</summary>
+public class GraphTargetCmdletTests
+{
+    private static Dictionary<string, object?> Vars(TempDir t) => new() { ["src"] = t.Sub("export"), ["mail"] = t.Sub("maildir"), ["store"] = t.Sub("store") };
+
+    private const string Secret = "$s = [System.Security.SecureString]::new(); 'x'.ToCharArray() | ForEach-Object { $s.AppendChar($_) }; ";
+
+    [Theory]
+    [InlineData("-MaildirPath $mail -TenantId contoso.com -ClientId app -ClientSecret $s", "ChatterConnector.TwoTargets")]
+    [InlineData("", "ChatterConnector.NoTarget")]
+    [InlineData("-TenantId contoso.com -ClientId app -ClientSecret $s -ManagedIdentity", "ChatterConnector.GraphSignInAmbiguous")]
+    [InlineData("-TenantId contoso.com -ClientSecret $s", "ChatterConnector.GraphSettingMissing")]
+    [InlineData("-ClientId app -ClientSecret $s", "ChatterConnector.GraphSettingMissing")]
+    [InlineData("-TenantId contoso.com -ManagedIdentity -GraphEndpoint http://graph.example.com", "ChatterConnector.InvalidGraphEndpoint")]
+    public void ATargetThatIsMissingDoubledOrIncompleteIsRefused(string parameters, string errorId)
+    {
+        using var t = new TempDir();
+        using var ps = new PSSession();
+        var r = ps.Run(Secret + "New-ChatterConnector -Name G -SourcePath $src -StorePath $store " + parameters, Vars(t));
+        Assert.Equal(errorId + ",ChatterConnector.Commands.NewChatterConnectorCommand", Assert.Single(r.Errors).FullyQualifiedErrorId);
+        Assert.Empty(ps.Run("Get-ChatterConnector -StorePath $store", Vars(t)).Output);
+    }
+
+    [Fact]
+    public void AManagedIdentityConnectorNeedsNoSecret_AndNationalCloudsHaveTheirOwnEndpoint()
+    {
+        using var t = new TempDir();
+        using var ps = new PSSession();
+        var r = ps.Run("New-ChatterConnector -Name G -SourcePath $src -StorePath $store -TenantId contoso.com -ManagedIdentity -Environment USGov", Vars(t));
+        Assert.Empty(r.Errors);
+        var c = (dynamic)Assert.Single(r.Output).BaseObject;
+        Assert.Equal("https://graph.microsoft.us", (string)c.Graph.Endpoint);
+        Assert.True((bool)c.Graph.ManagedIdentity);
+        Assert.Null(c.MaildirPath);
+    }
+}
