@@ -221,6 +221,7 @@ public sealed partial class FakeGraph : IAsyncDisposable, IDisposable
         try { queryText = Uri.UnescapeDataString(raw.Replace('+', ' ')); } catch (UriFormatException) { queryText = raw; }
         GResp? resp = null;
         var dropped = false;
+        var logged = false;
         try
         {
             var upload = path.StartsWith("/upload/", StringComparison.Ordinal);
@@ -242,12 +243,17 @@ public sealed partial class FakeGraph : IAsyncDisposable, IDisposable
             else if (IsBatchPath(path, out var version)) resp = await BatchAsync(req, version, ctx.RequestAborted);
             else resp = await ExecuteAsync(req, authenticated: false, ctx.RequestAborted);
 
+            // logged before answering, so a test that has the answer also finds the request in the log
             if (resp.Drop)
             {
                 dropped = true;
+                logged = true;
+                Log(new FakeGraphRequest(ctx.Request.Method, path, queryText, resp.Mailbox, 0, time));
                 ctx.Abort();
                 return;
             }
+            logged = true;
+            Log(new FakeGraphRequest(ctx.Request.Method, path, queryText, resp.Mailbox, resp.Status, time));
             await WriteAsync(ctx, resp);
         }
         catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
@@ -264,7 +270,7 @@ public sealed partial class FakeGraph : IAsyncDisposable, IDisposable
         }
         finally
         {
-            Log(new FakeGraphRequest(ctx.Request.Method, path, queryText, resp?.Mailbox, dropped ? 0 : ctx.Response.StatusCode, time));
+            if (!logged) Log(new FakeGraphRequest(ctx.Request.Method, path, queryText, resp?.Mailbox, dropped ? 0 : ctx.Response.StatusCode, time));
         }
     }
 
@@ -287,15 +293,23 @@ public sealed partial class FakeGraph : IAsyncDisposable, IDisposable
 
     private static async Task<(byte[] Body, bool TooLarge)> ReadBodyAsync(HttpRequest request, int limit, CancellationToken ct)
     {
+        // a body over the limit is read to its end and dropped, so the client sees the error answer instead of a reset
         using var ms = new MemoryStream();
         var buffer = new byte[64 * 1024];
+        var tooLarge = false;
         int n;
         while ((n = await request.Body.ReadAsync(buffer, ct)) > 0)
         {
-            if (ms.Length + n > limit) return (Array.Empty<byte>(), true);
+            if (tooLarge) continue;
+            if (ms.Length + n > limit)
+            {
+                tooLarge = true;
+                ms.SetLength(0);
+                continue;
+            }
             ms.Write(buffer, 0, n);
         }
-        return (ms.ToArray(), false);
+        return (tooLarge ? Array.Empty<byte>() : ms.ToArray(), tooLarge);
     }
 
     private static async Task WriteAsync(HttpContext ctx, GResp resp)
@@ -425,15 +439,16 @@ public sealed partial class FakeGraph : IAsyncDisposable, IDisposable
         if (Faults.Take(ref Faults.Next503)) return Unavailable();
         if (Faults.Take(ref Faults.Next429)) return Throttled();
         double t429 = Faults.Throttle429Rate, f503 = Faults.Fail503Rate, drop = Faults.DropRate;
-        if (t429 <= 0 && f503 <= 0 && drop <= 0) return null;
         double r;
         lock (Faults.Gate)
         {
+            // a changed Seed restarts the sequence (noticed on every mailbox request, also while the rates are 0)
             if (_random == null || _randomSeed != Faults.Seed)
             {
                 _randomSeed = Faults.Seed;
                 _random = new Random(_randomSeed);
             }
+            if (t429 <= 0 && f503 <= 0 && drop <= 0) return null;
             r = _random.NextDouble();
         }
         if (r < t429) return Throttled();
