@@ -356,7 +356,7 @@ public sealed partial class FakeGraph : IAsyncDisposable, IDisposable
             if (!HasRole("User.Read.All"))
                 return Error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.");
             await DelayAsync(ct);
-            return UsersResource(req, seg);
+            return WithMailbox(UsersResource(req, seg), seg.Length == 2 ? seg[1] : null);
         }
 
         // a mailbox request
