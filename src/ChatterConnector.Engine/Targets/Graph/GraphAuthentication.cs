@@ -1,0 +1,135 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Threading;
+using System.Threading.Tasks;
+using Azure.Core;
+using Azure.Identity;
+using ChatterConnector.Engine.Model;
+using ChatterConnector.Engine.State;
+using Microsoft.Kiota.Abstractions.Authentication;
+using Microsoft.Kiota.Authentication.Azure;
+
+namespace ChatterConnector.Engine.Targets.Graph
+{
+    /// <summary>
+    /// Builds the access-token provider of a connector's Graph settings. The provider's allowed hosts
+    /// are the configured endpoint's host only: the SDK's TokenCredential constructors would send no
+    /// token to a host outside Graph's own list, and no other host (an upload URL) ever gets one.
+    /// </summary>
+    internal static class GraphAuthentication
+    {
+        public static IAccessTokenProvider CreateTokenProvider(GraphSettings settings, SecretProtector secrets, Uri graph)
+        {
+            var hosts = new[] { graph.Host };
+            if (settings.AccessToken != null)
+                return new StaticTokenProvider(secrets.Reveal(settings.AccessToken), hosts);
+            var credential = CreateCredential(settings, secrets);
+            return new AzureIdentityAccessTokenProvider(credential, hosts, null, false, GraphEndpoints.Scope(graph));
+        }
+
+        /// <summary>The Azure.Identity credential: managed identity, certificate (file or thumbprint) or client secret.</summary>
+        public static TokenCredential CreateCredential(GraphSettings settings, SecretProtector secrets)
+        {
+            var authority = GraphEndpoints.ResolveAuthority(settings);
+            if (settings.ManagedIdentity)
+            {
+                var id = string.IsNullOrWhiteSpace(settings.ManagedIdentityClientId)
+                    ? ManagedIdentityId.SystemAssigned
+                    : ManagedIdentityId.FromUserAssignedClientId(settings.ManagedIdentityClientId!.Trim());
+                return new ManagedIdentityCredential(new ManagedIdentityCredentialOptions(id) { AuthorityHost = authority });
+            }
+
+            string tenant = Required(settings.TenantId, "TenantId");
+            string client = Required(settings.ClientId, "ClientId");
+            if (!string.IsNullOrWhiteSpace(settings.CertificatePath) || !string.IsNullOrWhiteSpace(settings.CertificateThumbprint))
+            {
+                var options = new ClientCertificateCredentialOptions { AuthorityHost = authority, SendCertificateChain = false };
+                if (!string.IsNullOrWhiteSpace(settings.CertificatePath))
+                {
+                    var path = settings.CertificatePath!.Trim();
+                    if (!File.Exists(path))
+                        throw new ChatterException("ChatterTarget.CertificateNotFound", ChatterErrorKind.ObjectNotFound,
+                            $"The certificate file '{path}' of the Microsoft Graph app does not exist.", path);
+                    if (settings.CertificatePassword == null)
+                        return new ClientCertificateCredential(tenant, client, path, options); // a PEM, or a PFX without a password
+                    return new ClientCertificateCredential(tenant, client, LoadPfx(path, secrets.Reveal(settings.CertificatePassword)), options);
+                }
+                return new ClientCertificateCredential(tenant, client, FindByThumbprint(settings.CertificateThumbprint!), options);
+            }
+            if (settings.ClientSecret != null)
+                return new ClientSecretCredential(tenant, client, secrets.Reveal(settings.ClientSecret), new ClientSecretCredentialOptions { AuthorityHost = authority });
+
+            throw new ChatterException("ChatterTarget.NoCredential", ChatterErrorKind.InvalidArgument,
+                "The Microsoft Graph settings name no way to sign in: set a certificate (file or thumbprint), a client secret, a managed identity or an access token with Set-ChatterConnector.");
+        }
+
+        private static string Required(string? value, string name)
+        {
+            if (string.IsNullOrWhiteSpace(value))
+                throw new ChatterException("ChatterTarget.MissingSetting", ChatterErrorKind.InvalidArgument,
+                    $"The Microsoft Graph settings have no {name}; it is needed to sign in with a certificate or a client secret.", name);
+            return value!.Trim();
+        }
+
+        private static X509Certificate2 LoadPfx(string path, string password)
+        {
+            try
+            {
+                var cert = new X509Certificate2(path, password, X509KeyStorageFlags.DefaultKeySet);
+                if (!cert.HasPrivateKey)
+                    throw new ChatterException("ChatterTarget.CertificateInvalid", ChatterErrorKind.InvalidData,
+                        $"The certificate '{path}' has no private key: the app signs in with the certificate's private key.", path);
+                return cert;
+            }
+            catch (CryptographicException e)
+            {
+                throw new ChatterException("ChatterTarget.CertificateInvalid", ChatterErrorKind.InvalidData,
+                    $"The certificate '{path}' cannot be read with its password: {e.Message}", path, e);
+            }
+        }
+
+        /// <summary>A certificate with a private key in CurrentUser\My or LocalMachine\My.</summary>
+        internal static X509Certificate2 FindByThumbprint(string thumbprint)
+        {
+            var clean = thumbprint.Replace(" ", "").Replace(":", "").Trim().ToUpperInvariant();
+            foreach (var location in new[] { System.Security.Cryptography.X509Certificates.StoreLocation.CurrentUser, System.Security.Cryptography.X509Certificates.StoreLocation.LocalMachine })
+            {
+                try
+                {
+                    using var store = new X509Store(StoreName.My, location);
+                    store.Open(OpenFlags.ReadOnly | OpenFlags.OpenExistingOnly);
+                    foreach (var cert in store.Certificates.Find(X509FindType.FindByThumbprint, clean, false))
+                        if (cert.HasPrivateKey) return cert;
+                }
+                catch (CryptographicException) { }
+                catch (PlatformNotSupportedException) { }
+            }
+            throw new ChatterException("ChatterTarget.CertificateNotFound", ChatterErrorKind.ObjectNotFound,
+                $"No certificate with a private key and the thumbprint {clean} is in the CurrentUser or LocalMachine 'My' store.", clean);
+        }
+
+        /// <summary>A token the caller already holds, sent only to the allowed hosts over https (or http to a loopback host).</summary>
+        internal sealed class StaticTokenProvider : IAccessTokenProvider
+        {
+            private readonly string _token;
+
+            public StaticTokenProvider(string token, IEnumerable<string> allowedHosts)
+            {
+                _token = token;
+                AllowedHostsValidator = new AllowedHostsValidator(allowedHosts);
+            }
+
+            public AllowedHostsValidator AllowedHostsValidator { get; }
+
+            public Task<string> GetAuthorizationTokenAsync(Uri uri, Dictionary<string, object>? additionalAuthenticationContext = null, CancellationToken cancellationToken = default)
+            {
+                if (uri == null || !AllowedHostsValidator.IsUrlHostValid(uri)) return Task.FromResult(string.Empty);
+                if (uri.Scheme != Uri.UriSchemeHttps && !GraphEndpoints.IsLoopback(uri)) return Task.FromResult(string.Empty);
+                return Task.FromResult(_token);
+            }
+        }
+    }
+}

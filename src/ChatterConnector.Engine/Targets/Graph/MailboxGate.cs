@@ -1,0 +1,100 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace ChatterConnector.Engine.Targets.Graph
+{
+    /// <summary>
+    /// Exchange's limits for one mailbox, shared by every thread writing to it: at most 4 requests
+    /// in flight, a "not before" time set by a 429's Retry-After that every caller waits for, and the
+    /// bytes uploaded in a sliding window (150 MB per 5 minutes).
+    /// </summary>
+    internal sealed class MailboxGate
+    {
+        public const int DefaultConcurrency = 4;
+
+        private readonly SemaphoreSlim _slots;
+        private readonly int _concurrency;
+        private readonly object _lock = new object();
+        private readonly Queue<(DateTimeOffset At, long Bytes)> _uploads = new Queue<(DateTimeOffset, long)>();
+        private readonly long _uploadLimit;
+        private readonly TimeSpan _uploadWindow;
+        private readonly Func<DateTimeOffset> _clock;
+        private DateTimeOffset _notBefore = DateTimeOffset.MinValue;
+        private long _uploadTotal;
+
+        public MailboxGate(int concurrency = DefaultConcurrency, long uploadLimit = 150L * 1000 * 1000, TimeSpan? uploadWindow = null, Func<DateTimeOffset>? clock = null)
+        {
+            if (concurrency < 1) throw new ArgumentOutOfRangeException(nameof(concurrency));
+            _concurrency = concurrency;
+            _slots = new SemaphoreSlim(concurrency, concurrency);
+            _uploadLimit = uploadLimit;
+            _uploadWindow = uploadWindow ?? TimeSpan.FromMinutes(5);
+            _clock = clock ?? (() => DateTimeOffset.UtcNow);
+        }
+
+        /// <summary>Requests of this mailbox in flight now.</summary>
+        public int InFlight => _concurrency - _slots.CurrentCount;
+
+        /// <summary>When the next request may start (after a 429).</summary>
+        public DateTimeOffset NotBefore { get { lock (_lock) return _notBefore; } }
+
+        /// <summary>A 429: nobody sends to this mailbox for <paramref name="retryAfter"/>.</summary>
+        public void Throttled(TimeSpan retryAfter)
+        {
+            var until = _clock() + retryAfter;
+            lock (_lock) if (until > _notBefore) _notBefore = until;
+        }
+
+        /// <summary>Runs one request: waits for the "not before" time, the upload window (when it sends <paramref name="uploadBytes"/>) and a free slot.</summary>
+        public async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> call, long uploadBytes, CancellationToken cancellationToken)
+        {
+            if (uploadBytes > 0) await ReserveUploadAsync(uploadBytes, cancellationToken).ConfigureAwait(false);
+            while (true)
+            {
+                await WaitNotBeforeAsync(cancellationToken).ConfigureAwait(false);
+                await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+                if (NotBefore > _clock()) { _slots.Release(); continue; } // a 429 arrived while we queued
+                try { return await call(cancellationToken).ConfigureAwait(false); }
+                finally { _slots.Release(); }
+            }
+        }
+
+        private async Task WaitNotBeforeAsync(CancellationToken cancellationToken)
+        {
+            while (true)
+            {
+                var wait = NotBefore - _clock();
+                if (wait <= TimeSpan.Zero) return;
+                await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>Counts <paramref name="bytes"/> into the window, waiting while the window is full (a single upload larger than the limit goes alone).</summary>
+        internal async Task ReserveUploadAsync(long bytes, CancellationToken cancellationToken)
+        {
+            while (true)
+            {
+                TimeSpan wait;
+                lock (_lock)
+                {
+                    var now = _clock();
+                    while (_uploads.Count > 0 && now - _uploads.Peek().At >= _uploadWindow) _uploadTotal -= _uploads.Dequeue().Bytes;
+                    if (_uploads.Count == 0 || _uploadTotal + bytes <= _uploadLimit)
+                    {
+                        _uploads.Enqueue((now, bytes));
+                        _uploadTotal += bytes;
+                        return;
+                    }
+                    wait = _uploads.Peek().At + _uploadWindow - now;
+                }
+                if (wait < TimeSpan.FromMilliseconds(1)) wait = TimeSpan.FromMilliseconds(1);
+                await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>Bytes counted in the current window.</summary>
+        internal long UploadedInWindow { get { lock (_lock) return _uploadTotal; } }
+    }
+}
