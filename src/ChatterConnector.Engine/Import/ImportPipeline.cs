@@ -13,6 +13,7 @@ using ChatterConnector.Engine.Sources.Salesforce;
 using ChatterConnector.Engine.Staging;
 using ChatterConnector.Engine.State;
 using ChatterConnector.Engine.Targets;
+using ChatterConnector.Engine.Targets.Graph;
 
 namespace ChatterConnector.Engine.Import
 {
@@ -45,11 +46,13 @@ namespace ChatterConnector.Engine.Import
         private readonly Func<DateTimeOffset> _clock;
 
         private readonly SalesforceClientOptions? _clientOptions;
+        private readonly GraphTargetOptions? _graphOptions;
 
         public ImportPipeline(ConnectorStore store, ChatterConnectorInfo connector, MessageConverter? converter = null, Func<DateTimeOffset>? clock = null,
-            SalesforceClientOptions? clientOptions = null)
+            SalesforceClientOptions? clientOptions = null, GraphTargetOptions? graphOptions = null)
         {
             _clientOptions = clientOptions;
+            _graphOptions = graphOptions;
             _store = store ?? throw new ArgumentNullException(nameof(store));
             _connector = connector ?? throw new ArgumentNullException(nameof(connector));
             _converter = converter ?? new MessageConverter();
@@ -179,7 +182,7 @@ namespace ChatterConnector.Engine.Import
 
         private void Execute(IChatterSource source, ChatterImportRun run, IImportObserver observer, CancellationToken ct)
         {
-            using var target = TargetFactory.Create(_connector);
+            using var target = TargetFactory.Create(_connector, _store.StorePath, _graphOptions);
             var staging = new LocalStaging(string.IsNullOrEmpty(_connector.StagingPath) ? DefaultStagingPath(_store.StorePath, Name) : _connector.StagingPath!);
             staging.CleanTemporaryFiles();
 

@@ -1,12 +1,17 @@
+using System.IO;
 using ChatterConnector.Engine.Model;
+using ChatterConnector.Engine.State;
+using ChatterConnector.Engine.Targets.Graph;
 
 namespace ChatterConnector.Engine.Targets
 {
     /// <summary>Makes the target a connector's settings name.</summary>
     public static class TargetFactory
     {
-        public static IMessageTarget Create(ChatterConnectorInfo connector)
+        public static IMessageTarget Create(ChatterConnectorInfo connector, string? storePath = null, GraphTargetOptions? graphOptions = null)
         {
+            if (connector.Graph != null)
+                return new GraphTarget(connector.Graph, SecretProtector.ForStore(StoreLocation.Resolve(storePath ?? connector.StorePath)), connector.FolderName, graphOptions);
             if (string.IsNullOrEmpty(connector.MaildirPath))
                 throw new ChatterException("ChatterConnector.NoTarget", ChatterErrorKind.InvalidArgument,
                     $"The connector '{connector.Name}' has no target. Set one with Set-ChatterConnector -MaildirPath.", connector.Name);

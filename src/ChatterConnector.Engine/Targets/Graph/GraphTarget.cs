@@ -76,8 +76,14 @@ namespace ChatterConnector.Engine.Targets.Graph
 
         // ---- IMessageTarget ----
 
-        public string? CheckMailbox(string mailbox, CancellationToken cancellationToken) =>
-            ResolveAsync(mailbox, cancellationToken).GetAwaiter().GetResult().Problem;
+        public string? CheckMailbox(string mailbox, CancellationToken cancellationToken)
+        {
+            // No such user, or no Exchange Online mailbox: the address maps to nothing (Unmapped,
+            // delivered once the mapping changes). A mailbox the app may not open (disabled, or
+            // outside an access policy) is a failed delivery instead: an error record, retried next run.
+            var info = ResolveAsync(mailbox, cancellationToken).GetAwaiter().GetResult();
+            return info.ErrorId == "ChatterTarget.AccessDenied" ? null : info.Problem;
+        }
 
         /// <summary>
         /// Nothing to tidy: a delivery a stopped run may have finished is found by its Message-ID

@@ -1,0 +1,124 @@
+using ChatterConnector.Engine.Import;
+using ChatterConnector.Engine.Model;
+using ChatterConnector.Engine.Sources.Sample;
+using ChatterConnector.Engine.State;
+using ChatterConnector.Engine.Targets.Graph;
+using ChatterConnector.Fakes;
+
+namespace ChatterConnector.IntegrationTests;
+
+/// <summary>Whole import runs into the fake Microsoft Graph through the real SDK.</summary>
+public class GraphImportTests
+{
+    internal static readonly GraphTargetOptions Fast = new() { BaseDelay = TimeSpan.FromMilliseconds(20), MaxRetries = 10 };
+
+    /// <summary>An export-folder connector that delivers into the fake Graph, with every generated user given a mailbox.</summary>
+    internal static (ChatterConnectorInfo Connector, SampleOrg Org) Setup(Scratch t, FakeGraph graph, ConnectorStore store, int users = 12, int posts = 30, int seed = 21)
+    {
+        var org = SampleOrgGenerator.Generate(new SampleOrgOptions { Users = users, Posts = posts, Seed = seed });
+        org.WriteExport(t.Sub("export"));
+        foreach (var u in org.Users.Where(u => u.Email.Length > 0)) graph.AddUser(u.Email);
+        var secrets = SecretProtector.ForStore(store.StorePath);
+        var c = new ChatterConnectorInfo
+        {
+            Name = "Graph", SourcePath = t.Sub("export"), AutomaticMapping = true, Created = DateTimeOffset.UtcNow, Modified = DateTimeOffset.UtcNow,
+            StorePath = store.StorePath,
+            Graph = new GraphSettings { AccessToken = secrets.Protect(graph.Options.AcceptedToken), Endpoint = graph.Url, TenantId = "contoso.com", ThrottleLimit = 8 },
+        };
+        store.AddConnector(c);
+        return (c, org);
+    }
+
+    internal static ChatterImportRun Run(ConnectorStore store, ChatterConnectorInfo c) =>
+        new ImportPipeline(store, c, graphOptions: Fast).Run();
+
+    /// <summary>Every (item key, mailbox) pair created in the fake, from each message's internetMessageId.</summary>
+    internal static List<(string Key, string Mailbox)> Created(FakeGraph graph) =>
+        graph.Users.SelectMany(u => graph.Messages(u.Mail).Select(m => (Key(m.InternetMessageId!), u.Mail.ToLowerInvariant()))).ToList();
+
+    private static string Key(string internetMessageId)
+    {
+        var v = internetMessageId.Trim('<', '>');
+        return v[..v.LastIndexOf('@')];
+    }
+
+    [Fact]
+    public void MessagesLandAsReceivedItemsWithTheirDatesClassHeadersAndThreading()
+    {
+        using var t = new Scratch();
+        using var graph = FakeGraph.Start();
+        using var store = ConnectorStore.Open(t.Sub("store"));
+        var (c, _) = Setup(t, graph, store);
+        var run = Run(store, c);
+        Assert.Equal(ImportRunStatus.Succeeded, run.Status);
+        var created = Created(graph);
+        Assert.Equal(run.Imported + run.PartiallyImported, created.Count);
+        Assert.Equal(created.Count, created.Distinct().Count());
+
+        var all = graph.Users.SelectMany(u => graph.Messages(u.Mail)).ToList();
+        Assert.All(all, m => Assert.False(m.IsDraft));
+        Assert.All(all, m => Assert.Equal("Salesforce Chatter", m.FolderName));
+        Assert.Contains(all, m => m.ExtendedProperties.TryGetValue("String 0x001A", out var v) && v == "IPM.ExternalData.Chatter.Post");
+        Assert.Contains(all, m => m.ExtendedProperties.TryGetValue("String 0x001A", out var v) && v == "IPM.ExternalData.Chatter.Comment");
+        Assert.All(all, m => Assert.True(m.ExtendedProperties.ContainsKey("SystemTime 0x0E06")));
+        Assert.All(all, m => Assert.Contains("x-chatter-id", m.InternetMessageHeaders.Keys, StringComparer.OrdinalIgnoreCase));
+        Assert.Contains(all, m => m.ExtendedProperties.ContainsKey("String 0x1042"));   // comments thread under their post
+        Assert.True(graph.HighestConcurrencyAnyMailbox <= 4);
+
+        // A second run delivers nothing.
+        var again = Run(store, c);
+        Assert.Equal(0, again.MessagesAfterFanout);
+        Assert.Equal(created.Count, Created(graph).Count);
+    }
+
+    [Fact]
+    public void WithInjectedThrottlingAndFailuresEveryMessageArrivesExactlyOnce_AndNoMailboxSeesAFifthRequest()
+    {
+        using var t = new Scratch();
+        using var graph = FakeGraph.Start();
+        using var store = ConnectorStore.Open(t.Sub("store"));
+        var (c, _) = Setup(t, graph, store, users: 10, posts: 60);
+        graph.Faults.Throttle429Rate = 0.1;
+        graph.Faults.Fail503Rate = 0.05;
+        graph.Faults.DropRate = 0.05;
+        graph.Faults.RetryAfterSeconds = 0;
+        graph.Faults.Latency = TimeSpan.FromMilliseconds(5);
+        var run = Run(store, c);
+        for (var i = 0; i < 5 && run.Failed > 0; i++)
+            run = Run(store, c);    // what still failed is retried by the next run
+        var created = Created(graph);
+        Assert.Equal(created.Count, created.Distinct().Count());
+        Assert.Equal(0, store.CountDeliveries("Graph", DeliveryStatus.Failed) + store.CountDeliveries("Graph", DeliveryStatus.Pending) + store.CountDeliveries("Graph", DeliveryStatus.InFlight));
+        Assert.Equal(store.CountDeliveries("Graph", DeliveryStatus.Imported) + store.CountDeliveries("Graph", DeliveryStatus.PartiallyImported), created.Count);
+        Assert.True(graph.HighestConcurrencyAnyMailbox <= 4, $"a mailbox saw {graph.HighestConcurrencyAnyMailbox} requests at once");
+    }
+
+    [Fact]
+    public void AnUnknownADisabledAndAMailboxlessUserAreClearAndTheRunGoesOn()
+    {
+        using var t = new Scratch();
+        using var graph = FakeGraph.Start();
+        using var store = ConnectorStore.Open(t.Sub("store"));
+        var (c, org) = Setup(t, graph, store);
+        var emails = org.Users.Where(u => u.Email.Length > 0).Select(u => u.Email).ToList();
+        graph.Users.Single(u => u.Mail == emails[0]).HasMailbox = false;
+        graph.Users.Single(u => u.Mail == emails[1]).Disabled = true;
+        var run = Run(store, c);
+        Assert.NotEqual(ImportRunStatus.Failed, run.Status);
+        Assert.True(run.Imported > 0);
+        var log = store.QueryLog("Graph", run.RunId, null, null).ToList();
+        Assert.Contains(log, e => e.Status == DeliveryStatus.Unmapped && e.Reason!.Contains("no Exchange Online mailbox"));
+        Assert.Contains(log, e => e.Status == DeliveryStatus.Failed && e.Mailbox == emails[1].ToLowerInvariant());
+    }
+
+    [Fact]
+    public void AMissingPermissionFailsTheRunSayingWhatToGrant()
+    {
+        using var t = new Scratch();
+        using var graph = FakeGraph.Start(new FakeGraphOptions { GrantedRoles = new() { "Mail.ReadWrite" } });
+        using var store = ConnectorStore.Open(t.Sub("store"));
+        var (c, _) = Setup(t, graph, store);
+        var ex = Assert.Throws<Engine.ChatterException>(() => Run(store, c));
+        Assert.Contains("User.Read.All", ex.Message);
+    }
+}
