@@ -10,7 +10,8 @@ namespace ChatterConnector.IntegrationTests;
 /// <summary>Whole import runs into the fake Microsoft Graph through the real SDK.</summary>
 public class GraphImportTests
 {
-    internal static readonly GraphTargetOptions Fast = new() { BaseDelay = TimeSpan.FromMilliseconds(20), MaxRetries = 10 };
+    /// <summary>Short retry delays; the 150 MB per 5 minutes upload window is tested on its own, not waited out here.</summary>
+    internal static readonly GraphTargetOptions Fast = new() { BaseDelay = TimeSpan.FromMilliseconds(20), MaxRetries = 10, UploadBytesPerWindow = long.MaxValue / 2 };
 
     /// <summary>An export-folder connector that delivers into the fake Graph, with every generated user given a mailbox.</summary>
     internal static (ChatterConnectorInfo Connector, SampleOrg Org) Setup(Scratch t, FakeGraph graph, ConnectorStore store, int users = 12, int posts = 30, int seed = 21)
@@ -120,5 +121,61 @@ public class GraphImportTests
         var (c, _) = Setup(t, graph, store);
         var ex = Assert.Throws<Engine.ChatterException>(() => Run(store, c));
         Assert.Contains("User.Read.All", ex.Message);
+    }
+}
+
+[Collection("Memory")]
+public class GraphAttachmentTests
+{
+    [Fact]
+    public void FilesOfEverySizeArriveByteForByte_AndOneOverExchangesLimitIsLeftOutAndNamed()
+    {
+        using var t = new Scratch();
+        using var graph = FakeGraph.Start();
+        var org = SampleOrgGenerator.Generate(new SampleOrgOptions { Users = 2, Posts = 0, Seed = 31 });
+        var author = org.Users.First(u => u.Email.Length > 0);
+        graph.AddUser(author.Email);
+        var sizes = new Dictionary<string, long>
+        {
+            ["tiny.txt"] = 1024, ["three.bin"] = 3L * 1024 * 1024, ["forty.bin"] = 40L * 1024 * 1024,
+            ["under-limit.bin"] = 149L * 1024 * 1024, ["over-limit.bin"] = 151L * 1024 * 1024,
+        };
+        var when = org.LatestTimestamp();
+        foreach (var (name, size) in sizes)
+        {
+            when = when.AddMinutes(1);
+            org.AddPost(author.Id, author.Id, "a file: " + name, when, fileName: name, fileSize: size);
+        }
+        org.WriteExport(t.Sub("export"));
+        var hashes = org.ContentVersions.ToDictionary(v => v.PathOnClient, v =>
+        {
+            using var s = org.OpenFileContent(v.Id);
+            return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(s)).ToLowerInvariant();
+        });
+
+        using var store = ConnectorStore.Open(t.Sub("store"));
+        var secrets = SecretProtector.ForStore(store.StorePath);
+        var c = new ChatterConnectorInfo
+        {
+            Name = "Graph", SourcePath = t.Sub("export"), AutomaticMapping = true, StorePath = store.StorePath,
+            Graph = new GraphSettings { AccessToken = secrets.Protect(graph.Options.AcceptedToken), Endpoint = graph.Url, TenantId = "contoso.com" },
+        };
+        store.AddConnector(c);
+        var run = GraphImportTests.Run(store, c);
+        Assert.Equal(ImportRunStatus.Succeeded, run.Status);
+        Assert.Equal(1, run.PartiallyImported);
+
+        // The posts with the files (the sample org also has a few private messages).
+        var messages = graph.Messages(author.Email).Where(m => m.InternetMessageId!.StartsWith("<0D5", StringComparison.Ordinal)).ToList();
+        Assert.Equal(sizes.Count, messages.Count);
+        foreach (var (name, size) in sizes.Where(s => s.Key != "over-limit.bin"))
+        {
+            var a = messages.SelectMany(m => m.Attachments).Single(x => x.Name == name);
+            Assert.Equal(size, a.Length);
+            Assert.Equal(hashes[name], a.Sha256.ToLowerInvariant());
+        }
+        Assert.DoesNotContain(messages.SelectMany(m => m.Attachments), a => a.Name == "over-limit.bin");
+        var partial = store.QueryLog("Graph", run.RunId, new[] { DeliveryStatus.PartiallyImported }, null).Single();
+        Assert.Contains("over-limit.bin", partial.Reason);
     }
 }
