@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using ChatterConnector.Engine.Sources.Sample;
 using ChatterConnector.Fakes;
+using ChatterConnector.Engine;
 
 namespace ChatterConnector.IntegrationTests;
 
@@ -10,7 +11,7 @@ namespace ChatterConnector.IntegrationTests;
 /// </summary>
 public class CmdletApiTests
 {
-    private static string RepoRoot()
+    internal static string RepoRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir != null && !File.Exists(Path.Combine(dir.FullName, "ChatterConnector.sln"))) dir = dir.Parent;
@@ -78,5 +79,61 @@ public class CmdletApiTests
         Assert.Contains("Manage Chatter Messages and Direct Messages", stdout);
         Assert.Contains("RUN Succeeded", stdout);
         Assert.Contains("WARNING: Private messages are skipped", stderr);
+    }
+}
+
+/// <summary>An import into Graph run in a child shell and killed after some creates, before their ledger write.</summary>
+public class GraphKillAndResumeTests
+{
+    [Fact]
+    public void ARunKilledBetweenCreatesAndTheirLedgerWriteIsResumedWithoutADuplicate()
+    {
+        using var t = new Scratch();
+        using var graph = FakeGraph.Start();
+        graph.Faults.Latency = TimeSpan.FromMilliseconds(20);
+        using (var store = Engine.State.ConnectorStore.Open(t.Sub("store")))
+        {
+            var (c, _) = GraphImportTests.Setup(t, graph, store, users: 12, posts: 80, seed: 41);
+        }
+
+        var root = CmdletApiTests.RepoRoot();
+        var config = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Path.Combine(root, "src", "ChatterConnector.Shell", "bin", config, "net10.0", "ChatterConnector.Shell.dll"));
+        psi.ArgumentList.Add("-NonInteractive");
+        psi.ArgumentList.Add("-Command");
+        psi.ArgumentList.Add($"$ProgressPreference = 'SilentlyContinue'; Start-ChatterImport -Name Graph -StorePath '{t.Sub("store")}' -Force | Out-Null");
+        psi.Environment["CHATTERCONNECTOR_MODULE"] = Path.Combine(root, "out", "ChatterConnector", "ChatterConnector.psd1");
+        var created = 0;
+        using (var child = Process.Start(psi)!)
+        {
+            child.OutputDataReceived += (_, _) => { };
+            child.ErrorDataReceived += (_, _) => { };
+            child.BeginOutputReadLine();
+            child.BeginErrorReadLine();
+            var deadline = DateTime.UtcNow.AddMinutes(2);
+            while (!child.HasExited && DateTime.UtcNow < deadline)
+            {
+                created = GraphImportTests.Created(graph).Count;
+                if (created >= 40) { child.Kill(entireProcessTree: true); break; }
+                Thread.Sleep(10);
+            }
+            child.WaitForExit();
+        }
+        Assert.True(created >= 40, "the child finished before it could be killed");
+
+        using (var store = Engine.State.ConnectorStore.Open(t.Sub("store")))
+        {
+            Assert.True(store.CountDeliveries("Graph", Engine.Model.DeliveryStatus.InFlight) > 0, "the kill left deliveries in flight");
+            var c = store.GetConnector("Graph");
+            graph.Faults.Latency = TimeSpan.Zero;
+            var run = GraphImportTests.Run(store, c);
+            Assert.Equal(Engine.Model.ImportRunStatus.Succeeded, run.Status);
+            Assert.True(run.SkippedDuplicates > 0, "the resumed run found messages the killed one had created");
+            var all = GraphImportTests.Created(graph);
+            Assert.Equal(all.Count, all.Distinct().Count());
+            Assert.Equal(store.CountDeliveries("Graph", Engine.Model.DeliveryStatus.Imported) + store.CountDeliveries("Graph", Engine.Model.DeliveryStatus.PartiallyImported)
+                + store.CountDeliveries("Graph", Engine.Model.DeliveryStatus.SkippedDuplicate), all.Count);
+        }
     }
 }
