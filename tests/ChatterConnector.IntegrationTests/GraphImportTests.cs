@@ -179,3 +179,37 @@ public class GraphAttachmentTests
         Assert.Contains("over-limit.bin", partial.Reason);
     }
 }
+
+public class GraphAccessCheckTests
+{
+    private static GraphTarget Target(FakeGraph graph, Scratch t)
+    {
+        var secrets = SecretProtector.ForStore(t.Sub("store"));
+        return new GraphTarget(new GraphSettings { AccessToken = secrets.Protect(graph.Options.AcceptedToken), Endpoint = graph.Url, TenantId = "contoso.com" },
+            secrets, "Salesforce Chatter", GraphImportTests.Fast);
+    }
+
+    [Fact]
+    public void TheChecksSayWhatToGrant()
+    {
+        using var t = new Scratch();
+        using (var graph = FakeGraph.Start(new FakeGraphOptions { GrantedRoles = new() { "Mail.ReadWrite" } }))
+        using (var target = Target(graph, t))
+        {
+            var check = Assert.Single(target.CheckAccess("a@contoso.com", CancellationToken.None));
+            Assert.False(check.Succeeded);
+            Assert.Contains("User.Read.All", check.Message);
+        }
+        using (var graph = FakeGraph.Start())
+        using (var target = Target(graph, t))
+        {
+            graph.AddUser("ok@contoso.com");
+            graph.AddUser("off@contoso.com").Disabled = true;
+            Assert.All(target.CheckAccess("ok@contoso.com", CancellationToken.None), c => Assert.True(c.Succeeded, c.Message));
+            var mailbox = target.CheckAccess("off@contoso.com", CancellationToken.None).Last();
+            Assert.False(mailbox.Succeeded);
+            Assert.Contains("access policy", mailbox.Message);
+            Assert.Empty(graph.Messages("ok@contoso.com"));   // checking creates nothing
+        }
+    }
+}

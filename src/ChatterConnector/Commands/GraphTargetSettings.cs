@@ -14,8 +14,10 @@ namespace ChatterConnector.Commands
         /// <summary>True when the Graph parameters name the target; throws when the target is missing, doubled or incomplete.</summary>
         public static bool Validate(NewChatterConnectorCommand c)
         {
+            var bound = c.MyInvocation.BoundParameters;
             var anyGraph = c.TenantId != null || c.ClientId != null || c.CertificatePath != null || c.CertificateThumbprint != null || c.ClientSecret != null
-                || c.ManagedIdentity || c.ManagedIdentityClientId != null || c.GraphAccessToken != null || c.GraphEndpoint != null;
+                || c.ManagedIdentity || c.ManagedIdentityClientId != null || c.GraphAccessToken != null || c.GraphEndpoint != null || c.CertificatePassword != null
+                || bound.ContainsKey(nameof(c.Environment)) || bound.ContainsKey(nameof(c.GraphImportMode)) || bound.ContainsKey(nameof(c.ThrottleLimit));
             if (c.MaildirPath != null && anyGraph)
                 throw Invalid("ChatterConnector.TwoTargets", "Give either -MaildirPath (a local Maildir archive) or the Microsoft Graph parameters (-TenantId with a sign-in), not both.");
             if (!anyGraph)
@@ -28,7 +30,7 @@ namespace ChatterConnector.Commands
                 + (c.ManagedIdentity ? 1 : 0) + (c.GraphAccessToken != null ? 1 : 0);
             if (signIns != 1)
                 throw Invalid("ChatterConnector.GraphSignInAmbiguous", "Give exactly one Microsoft Graph sign-in: -CertificatePath, -CertificateThumbprint or -ClientSecret (each with -TenantId and -ClientId), -ManagedIdentity, or -GraphAccessToken.");
-            if (c.GraphAccessToken == null && c.TenantId == null)
+            if (c.GraphAccessToken == null && !c.ManagedIdentity && c.TenantId == null)
                 throw Invalid("ChatterConnector.GraphSettingMissing", "-TenantId is needed to sign in to Microsoft Graph (the tenant's id or its primary domain).");
             if ((c.CertificatePath != null || c.CertificateThumbprint != null || c.ClientSecret != null) && c.ClientId == null)
                 throw Invalid("ChatterConnector.GraphSettingMissing", "-ClientId (the app registration's application id) goes with -CertificatePath, -CertificateThumbprint and -ClientSecret.");

@@ -51,6 +51,15 @@ namespace ChatterConnector.Commands
             nameof(GraphImportMode), nameof(ThrottleLimit),
         };
 
+        private static void ClearGraphSignIn(GraphSettings g)
+        {
+            g.CertificatePath = null;
+            g.CertificateThumbprint = null;
+            g.ClientSecret = null;
+            g.AccessToken = null;
+            g.ManagedIdentity = false;
+        }
+
         private static readonly string[] SalesforceParameters =
         {
             nameof(SalesforceLoginUrl), nameof(SalesforceApiVersion), nameof(MaxApiUsagePercent), nameof(StartDate), nameof(SalesforceCertificatePath),
@@ -77,8 +86,10 @@ namespace ChatterConnector.Commands
                         $"The connector '{c.Name}' delivers through Microsoft Graph, so -MaildirPath does not apply.", c.Name);
                 if (GraphImportMode != null) c.Graph!.ImportMode = GraphImportMode.Value;
                 if (ThrottleLimit != null) c.Graph!.ThrottleLimit = ThrottleLimit.Value;
-                if (CertificatePath != null) { c.Graph!.CertificatePath = ResolvePath(CertificatePath); c.Graph.CertificateThumbprint = null; }
-                if (CertificateThumbprint != null) { c.Graph!.CertificateThumbprint = CertificateThumbprint.ToUpperInvariant(); c.Graph.CertificatePath = null; }
+                // One Graph sign-in at a time: a new certificate, secret or token replaces the one before.
+                if (CertificatePath != null) { ClearGraphSignIn(c.Graph!); c.Graph!.CertificatePath = ResolvePath(CertificatePath); }
+                if (CertificateThumbprint != null) { ClearGraphSignIn(c.Graph!); c.Graph!.CertificateThumbprint = CertificateThumbprint.ToUpperInvariant(); }
+                if (ClientSecret != null || GraphAccessToken != null) ClearGraphSignIn(c.Graph!);
                 if (SourcePath != null && c.Salesforce != null)
                     throw new ChatterException("ChatterConnector.NotAnExportConnector", ChatterErrorKind.InvalidArgument,
                         $"The connector '{c.Name}' reads the Salesforce REST API, so -SourcePath does not apply. Create another connector to read an export folder.", c.Name);

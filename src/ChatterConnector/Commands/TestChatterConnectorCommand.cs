@@ -6,6 +6,8 @@ using ChatterConnector.Engine.Import;
 using ChatterConnector.Engine.Model;
 using ChatterConnector.Engine.Sources;
 using ChatterConnector.Engine.Sources.Salesforce;
+using ChatterConnector.Engine.Targets;
+using ChatterConnector.Engine.Targets.Graph;
 
 namespace ChatterConnector.Commands
 {
@@ -24,6 +26,11 @@ namespace ChatterConnector.Commands
     [OutputType(typeof(ChatterConnectorTestResult))]
     public sealed class TestChatterConnectorCommand : ConnectorCmdlet
     {
+        /// <summary>For a Microsoft Graph connector: a mailbox to open, to check the app may write to it (default: the default mailbox).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? Mailbox { get; set; }
+
         protected override void ProcessRecord()
         {
             Try(() =>
@@ -46,7 +53,16 @@ namespace ChatterConnector.Commands
                 }
                 var staging = string.IsNullOrEmpty(c.StagingPath) ? ImportPipeline.DefaultStagingPath(Store().StorePath, c.Name) : c.StagingPath!;
                 WriteObject(Check(c, "Staging", staging, () => Writable(staging)));
-                WriteObject(Check(c, "Target", c.MaildirPath ?? "", () => Writable(c.MaildirPath ?? "")));
+                if (c.Graph != null)
+                {
+                    using var graph = (GraphTarget)TargetFactory.Create(c, Store().StorePath);
+                    foreach (var check in graph.CheckAccess(Mailbox ?? c.DefaultMailbox, CancellationToken))
+                        WriteObject(new ChatterConnectorTestResult { ConnectorName = c.Name, Check = check.Check, Target = c.Graph.Endpoint, Succeeded = check.Succeeded, Message = check.Message });
+                }
+                else
+                {
+                    WriteObject(Check(c, "Target", c.MaildirPath ?? "", () => Writable(c.MaildirPath ?? "")));
+                }
             });
         }
 

@@ -6,6 +6,7 @@ using ChatterConnector.Engine;
 using ChatterConnector.Engine.Mapping;
 using ChatterConnector.Engine.Model;
 using ChatterConnector.Engine.Sources;
+using ChatterConnector.Engine.Targets;
 
 namespace ChatterConnector.Commands
 {
@@ -100,7 +101,10 @@ namespace ChatterConnector.Commands
                 var c = ResolveConnector();
                 if (c == null) return;
                 var dir = SourceReader.ReadDirectory(c);
-                foreach (var e in new UserMapper(c, dir).ResolveAll())
+                // The target has its word too: with Microsoft Graph, an address that is no user, or a
+                // user without a mailbox, maps to nothing.
+                using var target = TargetFactory.Create(c, Store().StorePath);
+                foreach (var e in new UserMapper(c, dir, mailbox => target.CheckMailbox(mailbox, CancellationToken)).ResolveAll())
                     if (Source == null || Source.Contains(e.Source)) WriteObject(e);
             });
         }

@@ -282,6 +282,58 @@ namespace ChatterConnector.Engine.Targets.Graph
             catch (Exception) { /* best effort: the delivery fails anyway, and is retried by a later run */ }
         }
 
+        // ---- Test-ChatterConnector ----
+
+        /// <summary>One finding of <see cref="CheckAccess"/>.</summary>
+        public sealed class AccessCheck
+        {
+            public AccessCheck(string check, bool succeeded, string message) { Check = check; Succeeded = succeeded; Message = message; }
+            public string Check { get; }
+            public bool Succeeded { get; }
+            public string Message { get; }
+        }
+
+        /// <summary>
+        /// Signs in, reads one user (User.Read.All) and, when <paramref name="mailbox"/> is given,
+        /// opens that mailbox (Mail.ReadWrite, and any access policy), saying what to grant. Creates nothing.
+        /// </summary>
+        public IEnumerable<AccessCheck> CheckAccess(string? mailbox, CancellationToken ct)
+        {
+            AccessCheck signIn;
+            try
+            {
+                CallAsync("", "reading users", c => _client.Users.GetAsync(r => { r.QueryParameters.Top = 1; r.QueryParameters.Select = new[] { "id" }; }, c), 0, ct)
+                    .GetAwaiter().GetResult();
+                signIn = new AccessCheck("Microsoft Graph sign-in", true, $"Signed in to {_graph.GetLeftPart(UriPartial.Authority)}; the app can read users (User.Read.All).");
+            }
+            catch (ChatterException ex)
+            {
+                var grant = ex.ErrorId == "ChatterTarget.PermissionMissing" ? " Grant the application permission User.Read.All, with admin consent." : "";
+                signIn = new AccessCheck("Microsoft Graph sign-in", false, ex.ErrorId + ": " + ex.Message + grant);
+            }
+            yield return signIn;
+            if (!signIn.Succeeded) yield break;
+            if (string.IsNullOrWhiteSpace(mailbox))
+            {
+                yield return new AccessCheck("Microsoft Graph mailbox", true, "No mailbox was checked: give -Mailbox (or set a default mailbox) to check that the app may write to one.");
+                yield break;
+            }
+            AccessCheck result;
+            try
+            {
+                var info = ResolveAsync(mailbox!, ct).GetAwaiter().GetResult();
+                result = info.Problem == null
+                    ? new AccessCheck("Microsoft Graph mailbox", true, $"The app can open {mailbox} (Mail.ReadWrite).")
+                    : new AccessCheck("Microsoft Graph mailbox", false, $"{info.ErrorId}: {mailbox}: {info.Problem}." +
+                        (info.ErrorId == "ChatterTarget.AccessDenied" ? " Grant Mail.ReadWrite and include the mailbox in the app's access policy or management scope." : ""));
+            }
+            catch (ChatterException ex)
+            {
+                result = new AccessCheck("Microsoft Graph mailbox", false, ex.ErrorId + ": " + ex.Message);
+            }
+            yield return result;
+        }
+
         // ---- Users and the folder, cached for the target's life ----
 
         internal sealed class MailboxInfo
