@@ -11,12 +11,19 @@ using ChatterConnector.Engine.State;
 //
 //   dotnet run -c Release --project bench/ChatterConnector.Benchmarks -- [--users 2000] [--posts 30000] [--dir PATH] [--keep]
 //   … -- --source api     reads the org through the REST API from the fake Salesforce server (see ApiBenchmark)
+//   … -- --target graph   20 mailboxes × 500 messages into the fake Microsoft Graph (see GraphBenchmark)
 
 var users = Arg("--users", 2000);
 var posts = Arg("--posts", 30000);
 var root = ArgText("--dir") ?? Path.Combine(Path.GetTempPath(), "chatterconnector-bench-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
 var keep = args.Contains("--keep");
 Directory.CreateDirectory(root);
+if (ArgText("--target") == "graph")
+{
+    try { GraphBenchmark.Run(root); }
+    finally { if (!keep) try { Directory.Delete(root, recursive: true); } catch (IOException) { } }
+    return;
+}
 if (ArgText("--source") == "api")
 {
     try { ApiBenchmark.Run(users, posts, root); }

@@ -127,7 +127,9 @@ namespace ChatterConnector.Engine.Targets.Graph
             var files = staged.Attachments;
             string messageClass = _customClassRefused ? GraphMessageBuilder.NoteClass : GraphMessageBuilder.MessageClass(outgoing.ItemType, mime);
 
-            long baseBytes = System.Text.Encoding.UTF8.GetByteCount(GraphMessageBuilder.ToJson(GraphMessageBuilder.Build(mime, outgoing.ItemType, id, null, messageClass)));
+            // The request's size matters only to place files: a message without files is not measured.
+            long baseBytes = files.Count == 0 ? outgoing.Size
+                : System.Text.Encoding.UTF8.GetByteCount(GraphMessageBuilder.ToJson(GraphMessageBuilder.Build(mime, outgoing.ItemType, id, null, messageClass)));
             var routes = GraphMessageBuilder.Plan(files.Select(f => (f.Name, f.Size)).ToList(), baseBytes, _options.InlineRequestLimit);
             var inline = new List<(StagedAttachment File, byte[] Bytes)>();
             long requestBytes = baseBytes;

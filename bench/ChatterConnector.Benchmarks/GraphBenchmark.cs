@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using ChatterConnector.Engine.Conversion;
+using ChatterConnector.Engine.Model;
+using ChatterConnector.Engine.Staging;
+using ChatterConnector.Engine.State;
+using ChatterConnector.Engine.Targets;
+using ChatterConnector.Engine.Targets.Graph;
+using ChatterConnector.Fakes;
+
+/// <summary>
+/// `--target graph`: 20 mailboxes × 500 messages delivered through the Graph target (the real SDK)
+/// into the fake Graph with 50 ms latency per request and its limit of 4 concurrent requests per
+/// mailbox. The best possible rate is mailboxes × 4 / latency; prints messages/s, that limit,
+/// the ratio (goal ≥ 0.9), requests per message and peak memory.
+/// </summary>
+static class GraphBenchmark
+{
+    public static void Run(string root, int mailboxes = 20, int perMailbox = 500, int latencyMs = 50)
+    {
+        Directory.CreateDirectory(root);
+        using var graph = FakeGraph.Start();
+        graph.Faults.Latency = TimeSpan.FromMilliseconds(latencyMs);
+        var addresses = Enumerable.Range(1, mailboxes).Select(i => $"archive{i:00}@contoso.com").ToList();
+        foreach (var a in addresses) graph.AddUser(a);
+
+        // 500 distinct staged messages, as an import stages them.
+        var staging = new LocalStaging(Path.Combine(root, "staging"));
+        var converter = new MessageConverter();
+        var author = new ChatterUser { Id = "005000000000001AAA", Name = "Ann Lee", Email = "ann@contoso.com" };
+        var messages = Enumerable.Range(0, perMailbox).Select(i =>
+        {
+            var id = "0D5" + i.ToString("D15");
+            var item = new ChatterItem
+            {
+                Key = id, Id = id, ThreadId = id, ItemType = ChatterItemType.Post, FeedType = "TextPost", AuthorId = author.Id, Author = author,
+                CreatedDate = new DateTimeOffset(2024, 3, 1, 10, 0, 0, TimeSpan.Zero).AddMinutes(i), Body = "Benchmark post number " + i,
+                Participants = new List<ChatterUser> { author },
+            };
+            var message = converter.Convert(item);
+            var staged = staging.Stage(message);
+            return new OutgoingMessage { ItemKey = id, ItemType = ChatterItemType.Post, MessageId = message.MessageId, StagedPath = staged.Path, Size = staged.Size };
+        }).ToList();
+
+        var secrets = SecretProtector.ForStore(Path.Combine(root, "store"));
+        var settings = new GraphSettings { AccessToken = secrets.Protect(graph.Options.AcceptedToken), Endpoint = graph.Url, TenantId = "contoso.com", ThrottleLimit = mailboxes };
+        using var target = new GraphTarget(settings, secrets, "Salesforce Chatter");
+        graph.ResetRequests();
+
+        // Item by item, each to every mailbox: the order the ledger hands deliveries to a run.
+        var work = messages.SelectMany(m => addresses.Select(a => (Mailbox: a, Message: m))).ToList();
+        GC.Collect();
+        var sw = Stopwatch.StartNew();
+        Parallel.ForEach(work, new ParallelOptions { MaxDegreeOfParallelism = target.MaxParallelism }, w => target.Deliver(w.Mailbox, w.Message, checkFirst: false, CancellationToken.None));
+        var seconds = sw.Elapsed.TotalSeconds;
+        var peak = Process.GetCurrentProcess().PeakWorkingSet64;
+
+        var limit = mailboxes * 4 / (latencyMs / 1000.0);
+        var rate = work.Count / seconds;
+        Console.WriteLine($"Graph target: {mailboxes} mailboxes × {perMailbox} messages = {work.Count:N0} messages, {latencyMs} ms latency per request, 4 requests at once per mailbox");
+        Console.WriteLine($"  time            {seconds,10:N2} s");
+        Console.WriteLine($"  messages/s      {rate,10:N0}");
+        Console.WriteLine($"  limit           {limit,10:N0} messages/s ({mailboxes} × 4 / {latencyMs / 1000.0:N2} s)");
+        Console.WriteLine($"  ratio           {rate / limit,10:N2} (goal ≥ 0.9)");
+        Console.WriteLine($"  requests/msg    {graph.Requests.Count / (double)work.Count,10:N2} ({graph.Requests.Count:N0} requests, folder set-up and user lookups included)");
+        Console.WriteLine($"  highest concurrency seen by one mailbox: {graph.HighestConcurrencyAnyMailbox}; 429s for concurrency: {graph.ConcurrencyRejectionsAnyMailbox}");
+        Console.WriteLine($"  peak memory     {peak / 1048576.0,10:N0} MB (process peak working set, the fake server included)");
+        Console.WriteLine($"  created         {addresses.Sum(a => graph.Messages(a).Count):N0} messages in the fake");
+    }
+}
