@@ -20,7 +20,7 @@ var keep = args.Contains("--keep");
 Directory.CreateDirectory(root);
 if (ArgText("--target") == "graph")
 {
-    try { GraphBenchmark.Run(root); }
+    try { GraphBenchmark.Run(root, Arg("--mailboxes", 20), Arg("--messages", 500), Arg("--latency", 50)); }
     finally { if (!keep) try { Directory.Delete(root, recursive: true); } catch (IOException) { } }
     return;
 }

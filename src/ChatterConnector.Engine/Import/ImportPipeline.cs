@@ -375,11 +375,14 @@ namespace ChatterConnector.Engine.Import
             long after = 0;
             var items = new Dictionary<string, StagedItem?>(StringComparer.Ordinal);
             var options = new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = Math.Max(1, target.MaxParallelism) };
+            // Each batch ends with one ledger write; a batch several times the parallelism keeps every
+            // slot busy instead of waiting on the batch's slowest delivery.
+            var batchSize = Math.Max(BatchSize, options.MaxDegreeOfParallelism * 8);
             observer.OnProgress(new ImportProgress("Delivering", $"Delivering {total} messages", 0, total));
             while (true)
             {
                 ct.ThrowIfCancellationRequested();
-                var batch = _store.GetDeliveries(Name, OpenStatuses, after, BatchSize);
+                var batch = _store.GetDeliveries(Name, OpenStatuses, after, batchSize);
                 if (batch.Count == 0) break;
                 after = batch[batch.Count - 1].Row;
 
