@@ -25,7 +25,7 @@ done < <(sed -n 's/.*Failed: *\([0-9]*\), Passed: *\([0-9]*\),.*/\2 \1/p' "$log"
 
 if command -v pwsh >/dev/null 2>&1 && pwsh -NoProfile -Command 'if (-not (Get-Module -ListAvailable Pester | Where-Object Version -ge 5.0.0)) { exit 1 }'; then
   echo "Running the Pester suite (tests/pester) on $(pwsh -NoProfile -Command '$PSVersionTable.PSVersion.ToString()')"
-  if pwsh -NoProfile -Command '$c = New-PesterConfiguration; $c.Run.Path = "tests/pester"; $c.Run.Exit = $true; $c.Run.PassThru = $true; $r = Invoke-Pester -Configuration $c; "PESTER {0} {1}" -f $r.PassedCount, $r.FailedCount' | tee "$log"; then :; else status=1; fi
+  if pwsh -NoProfile -Command '$c = New-PesterConfiguration; $c.Run.Path = "tests/pester"; $c.Run.PassThru = $true; $r = Invoke-Pester -Configuration $c; "PESTER {0} {1}" -f $r.PassedCount, $r.FailedCount; exit [int]($r.FailedCount -gt 0)' | tee "$log"; then :; else status=1; fi
   read -r p f < <(sed -n 's/^PESTER \([0-9]*\) \([0-9]*\)$/\1 \2/p' "$log")
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 else
