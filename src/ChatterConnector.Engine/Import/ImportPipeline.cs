@@ -410,18 +410,32 @@ namespace ChatterConnector.Engine.Import
 
                 var results = new (DeliveryRecord Delivery, ChatterLogEntry Entry, string? ErrorId)[batch.Count];
                 ChatterException? fatal = null;
-                Parallel.For(0, batch.Count, options, (i, state) =>
+                // Deliveries run as tasks, at most the target's parallelism at once: a target that
+                // waits on the network holds no thread while it waits.
+                using (var slots = new SemaphoreSlim(options.MaxDegreeOfParallelism))
                 {
-                    try
+                    async Task DeliverAt(int i)
                     {
-                        results[i] = DeliverOne(target, run.RunId, batch[i], staged[i], checkFirst[i], ct);
+                        await slots.WaitAsync(ct).ConfigureAwait(false);
+                        try
+                        {
+                            if (Volatile.Read(ref fatal) != null) return;   // left in flight: looked up next run
+                            results[i] = await DeliverOneAsync(target, run.RunId, batch[i], staged[i], checkFirst[i], ct).ConfigureAwait(false);
+                        }
+                        catch (ChatterException ex) when (ex.Kind == ChatterErrorKind.AuthenticationError)
+                        {
+                            Interlocked.CompareExchange(ref fatal, ex, null);
+                        }
+                        finally
+                        {
+                            slots.Release();
+                        }
                     }
-                    catch (ChatterException ex) when (ex.Kind == ChatterErrorKind.AuthenticationError)
-                    {
-                        fatal = ex;
-                        state.Stop();
-                    }
-                });
+                    var tasks = new Task[batch.Count];
+                    for (var i = 0; i < batch.Count; i++) tasks[i] = DeliverAt(i);
+                    try { Task.WhenAll(tasks).GetAwaiter().GetResult(); }
+                    catch (OperationCanceledException) { /* recorded below; the run stops after the ledger write */ }
+                }
 
                 using (var tx = _store.Begin())
                 {
@@ -435,6 +449,7 @@ namespace ChatterConnector.Engine.Import
                     tx.Commit();
                 }
                 if (fatal != null) throw fatal;
+                ct.ThrowIfCancellationRequested();
                 foreach (var (d, entry, errorId) in results)
                     if (d != null && errorId != null) observer.OnFailure(errorId, entry);
 
@@ -456,7 +471,7 @@ namespace ChatterConnector.Engine.Import
         }
 
         /// <summary>One delivery, on any thread: touches only its own record.</summary>
-        private (DeliveryRecord, ChatterLogEntry, string?) DeliverOne(IMessageTarget target, string runId, DeliveryRecord d, StagedItem? item, bool checkFirst, CancellationToken ct)
+        private async Task<(DeliveryRecord, ChatterLogEntry, string?)> DeliverOneAsync(IMessageTarget target, string runId, DeliveryRecord d, StagedItem? item, bool checkFirst, CancellationToken ct)
         {
             d.Attempts++;
             string? errorId = null;
@@ -477,7 +492,7 @@ namespace ChatterConnector.Engine.Import
                 try
                 {
                     var message = new OutgoingMessage { ItemKey = item.ItemKey, ItemType = item.ItemType, MessageId = item.MessageId, StagedPath = item.StagedPath, Size = item.Size };
-                    var result = target.Deliver(d.Mailbox!, message, checkFirst, ct);
+                    var result = await target.DeliverAsync(d.Mailbox!, message, checkFirst, ct).ConfigureAwait(false);
                     if (result.Outcome == DeliveryOutcome.AlreadyPresent)
                     {
                         d.Status = DeliveryStatus.SkippedDuplicate;

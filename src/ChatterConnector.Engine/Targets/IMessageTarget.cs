@@ -59,5 +59,11 @@ namespace ChatterConnector.Engine.Targets
         /// AuthenticationError means no delivery can succeed, and fails the run.
         /// </summary>
         DeliveryResult Deliver(string mailbox, OutgoingMessage message, bool checkFirst, CancellationToken cancellationToken);
+
+        /// <summary>
+        /// <see cref="Deliver"/> without holding a thread while the network answers: the pipeline
+        /// runs up to <see cref="MaxParallelism"/> of these at once.
+        /// </summary>
+        System.Threading.Tasks.Task<DeliveryResult> DeliverAsync(string mailbox, OutgoingMessage message, bool checkFirst, CancellationToken cancellationToken);
     }
 }

@@ -51,6 +51,10 @@ namespace ChatterConnector.Engine.Targets
         public DeliveryResult Deliver(string mailbox, OutgoingMessage message, bool checkFirst, System.Threading.CancellationToken cancellationToken) =>
             Deliver(mailbox, message.MessageId, message.StagedPath, checkFirst) == DeliveryOutcome.AlreadyPresent ? DeliveryResult.AlreadyPresent : DeliveryResult.Delivered;
 
+        /// <summary>File work is quick and local: done at once, on the caller's thread.</summary>
+        public System.Threading.Tasks.Task<DeliveryResult> DeliverAsync(string mailbox, OutgoingMessage message, bool checkFirst, System.Threading.CancellationToken cancellationToken) =>
+            System.Threading.Tasks.Task.FromResult(Deliver(mailbox, message, checkFirst, cancellationToken));
+
         public void Dispose() { }
 
         /// <summary>Checks a folder name is usable as a Maildir++ folder; returns it.</summary>

@@ -99,7 +99,7 @@ namespace ChatterConnector.Engine.Targets.Graph
 
         // ---- Delivery ----
 
-        internal async Task<DeliveryResult> DeliverAsync(string mailbox, OutgoingMessage message, bool checkFirst, CancellationToken ct)
+        public async Task<DeliveryResult> DeliverAsync(string mailbox, OutgoingMessage message, bool checkFirst, CancellationToken ct)
         {
             if (message == null) throw new ArgumentNullException(nameof(message));
             var box = await ResolveAsync(mailbox, ct).ConfigureAwait(false);
@@ -538,13 +538,11 @@ namespace ChatterConnector.Engine.Targets.Graph
 
         private void RaiseConnectionLimits()
         {
-            // .NET Framework (Windows PowerShell 5.1) allows 2 connections per host unless told otherwise;
-            // and blocked pipeline threads must not starve the pool the requests complete on.
+            // .NET Framework (Windows PowerShell 5.1) allows 2 connections per host unless told otherwise.
+            // (The pipeline delivers through DeliverAsync, holding no thread while Graph answers, so the
+            // thread pool is left as it is: more threads would only spin.)
             try { ServicePointManager.FindServicePoint(_graph).ConnectionLimit = Math.Max(MaxParallelism, 2); }
             catch (Exception) { }
-            ThreadPool.GetMinThreads(out int workers, out int io);
-            int wanted = MaxParallelism * 2;
-            if (workers < wanted) ThreadPool.SetMinThreads(wanted, io);
         }
     }
 }
