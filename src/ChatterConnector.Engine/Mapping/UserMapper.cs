@@ -40,6 +40,8 @@ namespace ChatterConnector.Engine.Mapping
 
         private readonly Func<string, string?>? _checkMailbox;
 
+        /// <param name="connector">The connector whose mapping file, automatic mapping, default mailbox and accepted domains apply.</param>
+        /// <param name="directory">The source's users.</param>
         /// <param name="checkMailbox">The target's word on a mailbox: null when it can receive messages, else why not.</param>
         public UserMapper(ChatterConnectorInfo connector, SourceDirectory directory, Func<string, string?>? checkMailbox = null)
         {
