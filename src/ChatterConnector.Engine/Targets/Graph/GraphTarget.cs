@@ -53,7 +53,7 @@ namespace ChatterConnector.Engine.Targets.Graph
             _options = options ?? new GraphTargetOptions();
             UploadChunks.Validate(_options.UploadChunkSize);
             _graph = GraphEndpoints.ResolveGraph(settings, _options.AllowHttpLoopback);
-            _tokens = GraphAuthentication.CreateTokenProvider(settings, secrets, _graph);
+            _tokens = GraphAuthentication.CreateTokenProvider(settings, secrets, _graph, _options);
 
             // The SDK's middleware (redirects, headers, telemetry…) stays; its RetryHandler is told
             // never to retry: retries happen here, per mailbox, so a 429 holds back that mailbox only
