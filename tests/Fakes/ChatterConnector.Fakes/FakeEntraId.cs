@@ -331,11 +331,12 @@ public sealed class FakeEntraId : IAsyncDisposable, IDisposable
         if (!audiences.Any(a => SameResource(a, tokenUrl)))
             return Aadsts(401, "invalid_client", "AADSTS700016", $"Client assertion audience '{string.Join(" ", audiences)}' is not the token endpoint '{tokenUrl}'.");
         var now = DateTimeOffset.UtcNow;
-        if (payload["exp"] is not JsonValue expValue || !expValue.TryGetValue(out long exp))
-            return Aadsts(401, "invalid_client", "AADSTS700023", "Client assertion has no expiry (exp).");
-        if (DateTimeOffset.FromUnixTimeSeconds(exp) < now - Skew)
+        var exp = Seconds(payload["exp"]);
+        if (exp == null)
+            return Aadsts(401, "invalid_client", "AADSTS700023", $"Client assertion has no expiry (exp): {payload.ToJsonString()}");
+        if (DateTimeOffset.FromUnixTimeSeconds(exp.Value) < now - Skew)
             return Aadsts(401, "invalid_client", "AADSTS700024", "Client assertion is not within its valid time range.");
-        if (payload["nbf"] is JsonValue nbfValue && nbfValue.TryGetValue(out long nbf) && DateTimeOffset.FromUnixTimeSeconds(nbf) > now + Skew)
+        if (Seconds(payload["nbf"]) is long nbf && DateTimeOffset.FromUnixTimeSeconds(nbf) > now + Skew)
             return Aadsts(401, "invalid_client", "AADSTS700024", "Client assertion is not within its valid time range.");
         return null;
     }
@@ -447,6 +448,14 @@ public sealed class FakeEntraId : IAsyncDisposable, IDisposable
 
     private static bool SameResource(string a, string b) =>
         string.Equals(a.TrimEnd('/'), b.TrimEnd('/'), StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>A NumericDate claim: a JSON number (possibly with a fraction), or a string of one.</summary>
+    private static long? Seconds(JsonNode? node)
+    {
+        if (node is not JsonValue v) return null;
+        var text = v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : v.ToJsonString();
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? (long)d : null;
+    }
 
     private static string? Str(JsonObject o, string name) =>
         o[name] is JsonValue v && v.TryGetValue(out string? s) ? s : null;
