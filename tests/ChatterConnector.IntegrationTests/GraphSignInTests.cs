@@ -286,3 +286,92 @@ internal sealed class SignInRig : IDisposable
         Scratch.Dispose();
     }
 }
+
+/// <summary>The fake token service's own checks of a client assertion, with hand-made JWTs (MSAL itself sends PS256).</summary>
+public class GraphSignInTokenServiceTests
+{
+    private static string B64(byte[] b) => Convert.ToBase64String(b).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static string Assertion(X509Certificate2 cert, string alg, string aud, string iss, DateTimeOffset exp)
+    {
+        var header = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object> { ["alg"] = alg, ["typ"] = "JWT", ["x5t"] = B64(cert.GetCertHash()) });
+        var payload = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["aud"] = aud, ["iss"] = iss, ["sub"] = iss, ["jti"] = Guid.NewGuid().ToString(),
+            ["nbf"] = exp.AddMinutes(-10).ToUnixTimeSeconds(), ["exp"] = exp.ToUnixTimeSeconds(),
+        });
+        var signed = B64(System.Text.Encoding.UTF8.GetBytes(header)) + "." + B64(System.Text.Encoding.UTF8.GetBytes(payload));
+        using var key = cert.GetRSAPrivateKey()!;
+        var sig = key.SignData(System.Text.Encoding.ASCII.GetBytes(signed), HashAlgorithmName.SHA256, alg == "PS256" ? RSASignaturePadding.Pss : RSASignaturePadding.Pkcs1);
+        return signed + "." + B64(sig);
+    }
+
+    [Fact]
+    public async Task AssertionsAreCheckedForSignatureAudienceIssuerAndExpiry()
+    {
+        using var entra = FakeEntraId.Start();
+        using var cert = GraphSignInTests.AppCertificate();
+        using var other = GraphSignInTests.AppCertificate("CN=other");
+        const string client = GraphSignInTests.ClientId;
+        entra.AddApp("contoso.com", client, null, cert);
+        using var http = new HttpClient(entra.CreateTrustingHandler());
+        var tokenUrl = entra.Url + "/contoso.com/oauth2/v2.0/token";
+
+        async Task<(int Status, string Body)> Ask(string assertion)
+        {
+            using var response = await http.PostAsync(tokenUrl, new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["grant_type"] = "client_credentials", ["client_id"] = client, ["scope"] = "https://graph.microsoft.com/.default",
+                ["client_assertion_type"] = FakeEntraId.ClientAssertionType, ["client_assertion"] = assertion,
+            }));
+            return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        var soon = DateTimeOffset.UtcNow.AddMinutes(10);
+        var ok = await Ask(Assertion(cert, "RS256", tokenUrl, client, soon));
+        Assert.Equal(200, ok.Status);
+        using (var json = System.Text.Json.JsonDocument.Parse(ok.Body))
+        {
+            Assert.Equal("Bearer", json.RootElement.GetProperty("token_type").GetString());
+            Assert.Equal(3599, json.RootElement.GetProperty("expires_in").GetInt32());
+            var token = json.RootElement.GetProperty("access_token").GetString()!;
+            Assert.True(entra.IsIssued(token, "https://graph.microsoft.com"));
+            Assert.False(entra.IsIssued(token, "https://outlook.office365.com"));
+        }
+        Assert.Equal(200, (await Ask(Assertion(cert, "PS256", tokenUrl, client, soon))).Status);
+
+        var wrongKey = await Ask(Assertion(other, "RS256", tokenUrl, client, soon));
+        Assert.Equal(401, wrongKey.Status);
+        Assert.Contains("AADSTS700027", wrongKey.Body);
+        Assert.Contains("invalid_client", wrongKey.Body);
+        Assert.Contains("AADSTS700024", (await Ask(Assertion(cert, "RS256", tokenUrl, client, DateTimeOffset.UtcNow.AddMinutes(-30)))).Body);
+        Assert.Contains("AADSTS700016", (await Ask(Assertion(cert, "RS256", entra.Url + "/fabrikam.com/oauth2/v2.0/token", client, soon))).Body);
+        Assert.Contains("AADSTS700021", (await Ask(Assertion(cert, "RS256", tokenUrl, "someone-else", soon))).Body);
+        var tampered = Assertion(cert, "RS256", tokenUrl, client, soon);
+        tampered = tampered[..^6] + (tampered[^6] == 'A' ? "B" : "A") + tampered[^5..];
+        Assert.Contains("AADSTS700027", (await Ask(tampered)).Body);
+
+        // The metadata MSAL may ask for.
+        using var oidc = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync(entra.Url + "/contoso.com/v2.0/.well-known/openid-configuration"));
+        Assert.Equal(tokenUrl, oidc.RootElement.GetProperty("token_endpoint").GetString());
+        Assert.Contains("tenant_discovery_endpoint", await http.GetStringAsync(entra.Url + "/common/discovery/instance?api-version=1.1"));
+    }
+
+    [Fact]
+    public async Task TheManagedIdentityEndpointWantsItsHeaderAndApiVersion()
+    {
+        using var entra = FakeEntraId.Start();
+        Assert.StartsWith("http://127.0.0.1:", entra.IdentityEndpoint);
+        using var http = new HttpClient();
+        var url = entra.IdentityEndpoint + "?resource=" + Uri.EscapeDataString("https://graph.microsoft.com") + "&api-version=2019-08-01";
+        Assert.Equal(401, (int)(await http.GetAsync(url)).StatusCode);
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.Add("X-IDENTITY-HEADER", entra.IdentityHeader);
+        using var response = await http.SendAsync(request);
+        Assert.Equal(200, (int)response.StatusCode);
+        using var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.True(entra.IsIssued(json.RootElement.GetProperty("access_token").GetString()!, "https://graph.microsoft.com"));
+        Assert.Equal("Bearer", json.RootElement.GetProperty("token_type").GetString());
+        Assert.True(long.Parse(json.RootElement.GetProperty("expires_on").GetString()!) > DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+    }
+}
