@@ -327,6 +327,9 @@ public sealed partial class FakeGraph : IAsyncDisposable, IDisposable
         await ctx.Response.Body.WriteAsync(bytes, ctx.RequestAborted);
     }
 
+    private bool IsAccepted(string token) =>
+        token.Length > 0 && (token == Options.AcceptedToken || (Options.AcceptToken?.Invoke(token) ?? false));
+
     /// <summary>Authentication, roles, the mailbox concurrency limit, latency, faults, then the resource.</summary>
     private async Task<GResp> ExecuteAsync(GReq req, bool authenticated, CancellationToken ct)
     {
@@ -341,7 +344,7 @@ public sealed partial class FakeGraph : IAsyncDisposable, IDisposable
             var auth = req.Headers.TryGetValue("Authorization", out var a) ? a : "";
             if (auth.Length == 0)
                 return Unauthorized("Access token is empty.");
-            if (!auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || auth[7..].Trim() != Options.AcceptedToken)
+            if (!auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || !IsAccepted(auth[7..].Trim()))
                 return Unauthorized("Access token validation failure. Invalid audience.");
         }
         if (req.BodyTooLarge)
@@ -1181,7 +1184,7 @@ public sealed partial class FakeGraph : IAsyncDisposable, IDisposable
         {
             var auth = outer.Headers.TryGetValue("Authorization", out var a) ? a : "";
             if (auth.Length == 0) return Unauthorized("Access token is empty.");
-            if (!auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || auth[7..].Trim() != Options.AcceptedToken)
+            if (!auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || !IsAccepted(auth[7..].Trim()))
                 return Unauthorized("Access token validation failure. Invalid audience.");
         }
         if (outer.Method != "POST") return MethodNotAllowed();

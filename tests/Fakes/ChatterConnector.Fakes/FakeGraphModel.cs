@@ -6,6 +6,10 @@ public sealed class FakeGraphOptions
     /// <summary>The only bearer token accepted (<c>Authorization: Bearer …</c>).</summary>
     public string AcceptedToken = "fake-graph-token";
 
+    /// <summary>Also accepts a bearer token for which this returns true (e.g. <c>FakeEntraId.TokensFor(graph.Url)</c>:
+    /// any token the fake token service issued for this Graph).</summary>
+    public Func<string, bool>? AcceptToken;
+
     /// <summary>Requests in flight at once for one mailbox; the next one gets 429 ApplicationThrottled.</summary>
     public int MaxConcurrentPerMailbox = 4;
 

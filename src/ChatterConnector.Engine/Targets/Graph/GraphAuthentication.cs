@@ -1,11 +1,13 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Net.Http;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Threading;
 using System.Threading.Tasks;
 using Azure.Core;
+using Azure.Core.Pipeline;
 using Azure.Identity;
 using ChatterConnector.Engine.Model;
 using ChatterConnector.Engine.State;
@@ -21,17 +23,23 @@ namespace ChatterConnector.Engine.Targets.Graph
     /// </summary>
     internal static class GraphAuthentication
     {
-        public static IAccessTokenProvider CreateTokenProvider(GraphSettings settings, SecretProtector secrets, Uri graph)
+        public static IAccessTokenProvider CreateTokenProvider(GraphSettings settings, SecretProtector secrets, Uri graph, GraphTargetOptions? options = null)
         {
             var hosts = new[] { graph.Host };
             if (settings.AccessToken != null)
                 return new StaticTokenProvider(secrets.Reveal(settings.AccessToken), hosts);
-            var credential = CreateCredential(settings, secrets);
+            var credential = CreateCredential(settings, secrets, options);
             return new AzureIdentityAccessTokenProvider(credential, hosts, null, false, GraphEndpoints.Scope(graph));
         }
 
         /// <summary>The Azure.Identity credential: managed identity, certificate (file or thumbprint) or client secret.</summary>
-        public static TokenCredential CreateCredential(GraphSettings settings, SecretProtector secrets)
+        /// <remarks>
+        /// The authority host is <see cref="GraphSettings.AuthorityHost"/> when set, else the environment's
+        /// (login.microsoftonline.com for the global cloud). <paramref name="options"/> may route the
+        /// sign-in's requests through a handler (tests: a local token service with its own certificate)
+        /// and turn off instance discovery; by default neither is changed.
+        /// </remarks>
+        public static TokenCredential CreateCredential(GraphSettings settings, SecretProtector secrets, GraphTargetOptions? options = null)
         {
             var authority = GraphEndpoints.ResolveAuthority(settings);
             if (settings.ManagedIdentity)
@@ -39,14 +47,15 @@ namespace ChatterConnector.Engine.Targets.Graph
                 var id = string.IsNullOrWhiteSpace(settings.ManagedIdentityClientId)
                     ? ManagedIdentityId.SystemAssigned
                     : ManagedIdentityId.FromUserAssignedClientId(settings.ManagedIdentityClientId!.Trim());
-                return new ManagedIdentityCredential(new ManagedIdentityCredentialOptions(id) { AuthorityHost = authority });
+                return new ManagedIdentityCredential(Configure(new ManagedIdentityCredentialOptions(id) { AuthorityHost = authority }, options));
             }
 
             string tenant = Required(settings.TenantId, "TenantId");
             string client = Required(settings.ClientId, "ClientId");
             if (!string.IsNullOrWhiteSpace(settings.CertificatePath) || !string.IsNullOrWhiteSpace(settings.CertificateThumbprint))
             {
-                var options = new ClientCertificateCredentialOptions { AuthorityHost = authority, SendCertificateChain = false };
+                var certOptions = Configure(new ClientCertificateCredentialOptions { AuthorityHost = authority, SendCertificateChain = false }, options);
+                certOptions.DisableInstanceDiscovery = options?.DisableInstanceDiscovery ?? false;
                 if (!string.IsNullOrWhiteSpace(settings.CertificatePath))
                 {
                     var path = settings.CertificatePath!.Trim();
@@ -54,16 +63,28 @@ namespace ChatterConnector.Engine.Targets.Graph
                         throw new ChatterException("ChatterTarget.CertificateNotFound", ChatterErrorKind.ObjectNotFound,
                             $"The certificate file '{path}' of the Microsoft Graph app does not exist.", path);
                     if (settings.CertificatePassword == null)
-                        return new ClientCertificateCredential(tenant, client, path, options); // a PEM, or a PFX without a password
-                    return new ClientCertificateCredential(tenant, client, LoadPfx(path, secrets.Reveal(settings.CertificatePassword)), options);
+                        return new ClientCertificateCredential(tenant, client, path, certOptions); // a PEM, or a PFX without a password
+                    return new ClientCertificateCredential(tenant, client, LoadPfx(path, secrets.Reveal(settings.CertificatePassword)), certOptions);
                 }
-                return new ClientCertificateCredential(tenant, client, FindByThumbprint(settings.CertificateThumbprint!), options);
+                return new ClientCertificateCredential(tenant, client, FindByThumbprint(settings.CertificateThumbprint!), certOptions);
             }
             if (settings.ClientSecret != null)
-                return new ClientSecretCredential(tenant, client, secrets.Reveal(settings.ClientSecret), new ClientSecretCredentialOptions { AuthorityHost = authority });
+            {
+                var secretOptions = Configure(new ClientSecretCredentialOptions { AuthorityHost = authority }, options);
+                secretOptions.DisableInstanceDiscovery = options?.DisableInstanceDiscovery ?? false;
+                return new ClientSecretCredential(tenant, client, secrets.Reveal(settings.ClientSecret), secretOptions);
+            }
 
             throw new ChatterException("ChatterTarget.NoCredential", ChatterErrorKind.InvalidArgument,
                 "The Microsoft Graph settings name no way to sign in: set a certificate (file or thumbprint), a client secret, a managed identity or an access token with Set-ChatterConnector.");
+        }
+
+        /// <summary>Routes the credential's requests through <see cref="GraphTargetOptions.TokenHttpHandler"/> when one is set; else Azure.Core's default transport.</summary>
+        private static T Configure<T>(T credentialOptions, GraphTargetOptions? options) where T : TokenCredentialOptions
+        {
+            if (options?.TokenHttpHandler != null)
+                credentialOptions.Transport = new HttpClientTransport(new HttpClient(options.TokenHttpHandler, disposeHandler: false));
+            return credentialOptions;
         }
 
         private static string Required(string? value, string name)

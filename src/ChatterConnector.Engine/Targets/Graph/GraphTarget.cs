@@ -53,7 +53,7 @@ namespace ChatterConnector.Engine.Targets.Graph
             _options = options ?? new GraphTargetOptions();
             UploadChunks.Validate(_options.UploadChunkSize);
             _graph = GraphEndpoints.ResolveGraph(settings, _options.AllowHttpLoopback);
-            _tokens = GraphAuthentication.CreateTokenProvider(settings, secrets, _graph);
+            _tokens = GraphAuthentication.CreateTokenProvider(settings, secrets, _graph, _options);
 
             // The SDK's middleware (redirects, headers, telemetry…) stays; its RetryHandler is told
             // never to retry: retries happen here, per mailbox, so a 429 holds back that mailbox only
@@ -520,8 +520,32 @@ namespace ChatterConnector.Engine.Targets.Graph
             // Azure.Identity's sign-in failures (no secret or token in their messages).
             if (ex is Azure.Identity.AuthenticationFailedException || ex is Azure.Identity.CredentialUnavailableException || ex is Azure.RequestFailedException)
                 return new ChatterException("ChatterTarget.AuthFailed", ChatterErrorKind.AuthenticationError,
-                    $"The app could not sign in to Microsoft Entra ID while {what}: {ex.Message}", mailbox, ex);
+                    $"The app could not sign in to Microsoft Entra ID while {what}: {SignInFailure(ex)}", mailbox, ex);
             return ex;
+        }
+
+        private static readonly System.Text.RegularExpressions.Regex Aadsts =
+            new System.Text.RegularExpressions.Regex(@"AADSTS\d+:.*?(?=\s+Trace ID:|\r|\n|$)", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+        /// <summary>
+        /// Why Azure.Identity could not sign in: its own first line ("ClientSecretCredential authentication failed:") and
+        /// the token service's answer, which MSAL keeps in an inner exception — the AADSTS code and text when there is one
+        /// (AADSTS7000215 invalid secret, AADSTS700027 unknown certificate, AADSTS700016 unknown app, AADSTS90002 unknown
+        /// tenant), else the innermost message. Neither holds a secret.
+        /// </summary>
+        internal static string SignInFailure(Exception ex)
+        {
+            string First(string m) => m.Split(new[] { '\r', '\n' }, StringSplitOptions.RemoveEmptyEntries).FirstOrDefault()?.Trim() ?? "";
+            var head = First(ex.Message);
+            string? reason = null;
+            for (var e = ex.InnerException; e != null; e = e.InnerException)
+            {
+                var m = Aadsts.Match(e.Message);
+                if (m.Success) { reason = m.Value.Trim(); break; }
+                if (e.InnerException == null) reason = First(e.Message);
+            }
+            if (string.IsNullOrEmpty(reason) || head.IndexOf(reason!, StringComparison.Ordinal) >= 0) return head;
+            return head + " " + reason;
         }
 
         private static async Task<GraphHttpException> FailureOf(HttpResponseMessage response)

@@ -1,4 +1,5 @@
 using System;
+using System.Net.Http;
 
 namespace ChatterConnector.Engine.Targets.Graph
 {
@@ -34,5 +35,19 @@ namespace ChatterConnector.Engine.Targets.Graph
 
         /// <summary>Timeout of one HTTP request.</summary>
         public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+        /// <summary>
+        /// The HTTP handler the sign-in (Azure.Identity: token service, managed identity endpoint) sends
+        /// its requests through; null (the default) → Azure.Core's own transport with the system's
+        /// certificate checks. Tests pass a handler that trusts a local fake token service's certificate;
+        /// the handler is not disposed by the target.
+        /// </summary>
+        public HttpMessageHandler? TokenHttpHandler { get; set; }
+
+        /// <summary>
+        /// Do not ask login.microsoftonline.com to validate the authority host (MSAL's instance discovery).
+        /// Needed for a token service Microsoft does not know (a local fake, Azure Stack); off by default.
+        /// </summary>
+        public bool DisableInstanceDiscovery { get; set; }
     }
 }
