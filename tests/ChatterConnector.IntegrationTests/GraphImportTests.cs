@@ -213,3 +213,52 @@ public class GraphAccessCheckTests
         }
     }
 }
+
+public class GraphRecoveryTests
+{
+    [Fact]
+    public void AMessageAStoppedRunLeftWithoutItsFilesIsReplaced_ACompleteOneIsKept()
+    {
+        using var t = new Scratch();
+        using var graph = FakeGraph.Start();
+        graph.AddUser("ann@contoso.com");
+        var secrets = SecretProtector.ForStore(t.Sub("store"));
+        using var target = new GraphTarget(new GraphSettings { AccessToken = secrets.Protect(graph.Options.AcceptedToken), Endpoint = graph.Url, TenantId = "contoso.com" },
+            secrets, "Salesforce Chatter", GraphImportTests.Fast);
+
+        // A post with a file, converted and staged as an import does it.
+        File.WriteAllBytes(t.Sub("report.pdf"), Enumerable.Range(0, 5000).Select(i => (byte)i).ToArray());
+        var ann = new ChatterUser { Id = "005000000000001AAA", Name = "Ann Lee", Email = "ann@contoso.com" };
+        var item = new ChatterItem
+        {
+            Key = "0D5000000000001AAA", Id = "0D5000000000001AAA", ThreadId = "0D5000000000001AAA", ItemType = ChatterItemType.Post, AuthorId = ann.Id, Author = ann,
+            CreatedDate = new DateTimeOffset(2024, 3, 1, 10, 0, 0, TimeSpan.Zero), Body = "the report", Participants = new() { ann },
+            Files = new() { new ChatterFile { Id = "068000000000001AAA", PathOnClient = "report.pdf", ContentPath = t.Sub("report.pdf"), ContentSize = 5000 } },
+        };
+        var converted = new Engine.Conversion.MessageConverter().Convert(item);
+        var staged = new Engine.Staging.LocalStaging(t.Sub("staging")).Stage(converted);
+        var outgoing = new Engine.Targets.OutgoingMessage { ItemKey = item.Key, ItemType = item.ItemType, MessageId = converted.MessageId, StagedPath = staged.Path, Size = staged.Size };
+
+        // What a stopped run left: the message created in the archive folder, its file never added.
+        using (var http = new HttpClient())
+        {
+            http.DefaultRequestHeaders.Authorization = new("Bearer", graph.Options.AcceptedToken);
+            var folder = System.Text.Json.JsonDocument.Parse(http.PostAsync($"{graph.Url}/v1.0/users/ann@contoso.com/mailFolders/inbox/childFolders",
+                new StringContent("{\"displayName\":\"Salesforce Chatter\"}", System.Text.Encoding.UTF8, "application/json")).Result.Content.ReadAsStringAsync().Result).RootElement.GetProperty("id").GetString();
+            var body = "{\"subject\":\"the report\",\"internetMessageId\":\"<" + converted.MessageId + ">\"," +
+                       "\"singleValueExtendedProperties\":[{\"id\":\"Integer 0x0E07\",\"value\":\"1\"}]}";
+            Assert.True(http.PostAsync($"{graph.Url}/v1.0/users/ann@contoso.com/mailFolders/{folder}/messages",
+                new StringContent(body, System.Text.Encoding.UTF8, "application/json")).Result.IsSuccessStatusCode);
+        }
+        Assert.Empty(graph.Messages("ann@contoso.com").Single().Attachments);
+
+        var resumed = target.DeliverAsync("ann@contoso.com", outgoing, checkFirst: true, CancellationToken.None).GetAwaiter().GetResult();
+        Assert.Equal(Engine.Targets.DeliveryOutcome.Delivered, resumed.Outcome);
+        var now = Assert.Single(graph.Messages("ann@contoso.com"));
+        Assert.Equal("report.pdf", Assert.Single(now.Attachments).Name);
+
+        var again = target.DeliverAsync("ann@contoso.com", outgoing, checkFirst: true, CancellationToken.None).GetAwaiter().GetResult();
+        Assert.Equal(Engine.Targets.DeliveryOutcome.AlreadyPresent, again.Outcome);
+        Assert.Single(graph.Messages("ann@contoso.com"));
+    }
+}

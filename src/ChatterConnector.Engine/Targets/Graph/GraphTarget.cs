@@ -109,8 +109,18 @@ namespace ChatterConnector.Engine.Targets.Graph
             string folderId = await EnsureFolderAsync(mailbox, userId, ct).ConfigureAwait(false);
 
             string id = message.MessageId.Trim().Trim('<', '>');
-            if (checkFirst && id.Length > 0 && await ExistsAsync(mailbox, userId, folderId, "<" + id + ">", ct).ConfigureAwait(false))
-                return DeliveryResult.AlreadyPresent;
+            if (checkFirst && id.Length > 0)
+            {
+                // A stopped run may have created the message; but a message whose files never made it
+                // (and whose removal failed too) is not delivered: remove it and create it again.
+                var existing = await FindAsync(mailbox, userId, folderId, "<" + id + ">", ct).ConfigureAwait(false);
+                if (existing != null)
+                {
+                    if (await IsCompleteAsync(mailbox, userId, existing, message.StagedPath, ct).ConfigureAwait(false))
+                        return DeliveryResult.AlreadyPresent;
+                    await DeleteQuietlyAsync(mailbox, userId, existing).ConfigureAwait(false);
+                }
+            }
 
             if (_settings.ImportMode == GraphImportMode.MimeBeta)
             {
@@ -259,7 +269,8 @@ namespace ChatterConnector.Engine.Targets.Graph
             }, bytes, ct).ConfigureAwait(false);
         }
 
-        private async Task<bool> ExistsAsync(string mailbox, string userId, string folderId, string internetMessageId, CancellationToken ct)
+        /// <summary>The Graph id of the message with this Message-ID in the folder, or null.</summary>
+        private async Task<string?> FindAsync(string mailbox, string userId, string folderId, string internetMessageId, CancellationToken ct)
         {
             var found = await CallAsync(mailbox, "looking for the message", c =>
                 _client.Users[userId].MailFolders[folderId].Messages.GetAsync(r =>
@@ -267,7 +278,19 @@ namespace ChatterConnector.Engine.Targets.Graph
                     r.QueryParameters.Filter = "internetMessageId eq '" + Quote(internetMessageId) + "'";
                     r.QueryParameters.Select = new[] { "id" };
                 }, c), 0, ct).ConfigureAwait(false);
-            return found?.Value != null && found.Value.Count > 0;
+            return found?.Value?.Select(m => m.Id).FirstOrDefault(i => !string.IsNullOrEmpty(i));
+        }
+
+        /// <summary>True when the message holds as many files as the staged message brings within Exchange's limit.</summary>
+        private async Task<bool> IsCompleteAsync(string mailbox, string userId, string messageId, string stagedPath, CancellationToken ct)
+        {
+            int expected;
+            using (var staged = StagedMessage.Open(stagedPath, ct))
+                expected = staged.Attachments.Count(a => a.Size <= GraphMessageBuilder.MaxFileBytes);
+            if (expected == 0) return true;
+            var attachments = await CallAsync(mailbox, "counting the message's files", c =>
+                _client.Users[userId].Messages[messageId].Attachments.GetAsync(r => r.QueryParameters.Select = new[] { "id" }, c), 0, ct).ConfigureAwait(false);
+            return (attachments?.Value?.Count ?? 0) >= expected;
         }
 
         private async Task DeleteQuietlyAsync(string mailbox, string userId, string messageId)
