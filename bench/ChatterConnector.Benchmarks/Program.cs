@@ -4,6 +4,7 @@ using ChatterConnector.Engine.Import;
 using ChatterConnector.Engine.Model;
 using ChatterConnector.Engine.Sources.Sample;
 using ChatterConnector.Engine.State;
+using ChatterConnector.Engine.Targets.Graph;
 
 // Archives a generated org of about 100,000 items into a Maildir and prints items/s, MB/s and
 // peak memory, beside the time of a plain copy of as many .eml files of the same total size
@@ -11,7 +12,8 @@ using ChatterConnector.Engine.State;
 //
 //   dotnet run -c Release --project bench/ChatterConnector.Benchmarks -- [--users 2000] [--posts 30000] [--dir PATH] [--keep]
 //   … -- --source api     reads the org through the REST API from the fake Salesforce server (see ApiBenchmark)
-//   … -- --target graph   20 mailboxes × 500 messages into the fake Microsoft Graph (see GraphBenchmark)
+//   … -- --target graph   20 mailboxes × 500 messages into the fake Microsoft Graph (see GraphBenchmark);
+//                         --batch N: creates per JSON $batch (1 = no batching; default GraphTargetOptions.BatchSize)
 
 var users = Arg("--users", 2000);
 var posts = Arg("--posts", 30000);
@@ -20,7 +22,7 @@ var keep = args.Contains("--keep");
 Directory.CreateDirectory(root);
 if (ArgText("--target") == "graph")
 {
-    try { GraphBenchmark.Run(root, Arg("--mailboxes", 20), Arg("--messages", 500), Arg("--latency", 50)); }
+    try { GraphBenchmark.Run(root, Arg("--mailboxes", 20), Arg("--messages", 500), Arg("--latency", 50), Arg("--batch", new GraphTargetOptions().BatchSize)); }
     finally { if (!keep) try { Directory.Delete(root, recursive: true); } catch (IOException) { } }
     return;
 }

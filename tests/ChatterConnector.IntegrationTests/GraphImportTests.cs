@@ -92,6 +92,7 @@ public class GraphImportTests
         Assert.Equal(0, store.CountDeliveries("Graph", DeliveryStatus.Failed) + store.CountDeliveries("Graph", DeliveryStatus.Pending) + store.CountDeliveries("Graph", DeliveryStatus.InFlight));
         Assert.Equal(store.CountDeliveries("Graph", DeliveryStatus.Imported) + store.CountDeliveries("Graph", DeliveryStatus.PartiallyImported), created.Count);
         Assert.True(graph.HighestConcurrencyAnyMailbox <= 4, $"a mailbox saw {graph.HighestConcurrencyAnyMailbox} requests at once");
+        if (Fast.BatchSize > 1) Assert.Contains(graph.Requests, r => r.InBatch); // the creates went through $batch (faults inside batches included)
     }
 
     [Fact]

@@ -26,6 +26,8 @@ namespace ChatterConnector.Engine.Targets.Graph
     /// files go inline, larger ones through an upload session, files over 150 MB are left out.
     /// Called from up to <see cref="MaxParallelism"/> threads; each mailbox keeps Exchange's limits:
     /// 4 requests in flight, a 429's Retry-After for that mailbox only, 150 MB uploaded per 5 minutes.
+    /// A small create that holds everything goes into a JSON $batch with others (see
+    /// <see cref="GraphTargetOptions.BatchSize"/>); each inner request holds its mailbox's slot.
     /// </summary>
     public sealed class GraphTarget : IMessageTarget
     {
@@ -38,6 +40,7 @@ namespace ChatterConnector.Engine.Targets.Graph
         private readonly IAccessTokenProvider _tokens;
         private readonly HttpClient _http;
         private readonly GraphServiceClient _client;
+        private readonly GraphBatcher? _batcher;
         private readonly ConcurrentDictionary<string, MailboxGate> _gates = new ConcurrentDictionary<string, MailboxGate>(StringComparer.OrdinalIgnoreCase);
         private readonly ConcurrentDictionary<string, Lazy<Task<MailboxInfo>>> _mailboxes = new ConcurrentDictionary<string, Lazy<Task<MailboxInfo>>>(StringComparer.OrdinalIgnoreCase);
         private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _folders = new ConcurrentDictionary<string, Lazy<Task<string>>>(StringComparer.Ordinal);
@@ -65,6 +68,9 @@ namespace ChatterConnector.Engine.Targets.Graph
             _http = GraphClientFactory.Create(handlers, ApiVersion);
             _http.Timeout = _options.RequestTimeout;
             _client = new GraphServiceClient(_http, new BaseBearerTokenAuthenticationProvider(_tokens), _graph.GetLeftPart(UriPartial.Authority) + "/" + ApiVersion);
+            if (_options.BatchSize > 1)
+                _batcher = new GraphBatcher(_http, _tokens, new Uri(_graph.GetLeftPart(UriPartial.Authority) + "/" + ApiVersion + "/$batch"),
+                    _options.BatchSize, _options.BatchDelay, _options.InlineRequestLimit);
 
             RaiseConnectionLimits();
         }
@@ -156,15 +162,26 @@ namespace ChatterConnector.Engine.Targets.Graph
                     GraphMessageBuilder.Build(mime, outgoing.ItemType, id, inline.Select(a => GraphMessageBuilder.FileAttachment(a.File.Name, a.File.ContentType, a.Bytes)), cls),
                     cancellationToken: c);
 
-            Message? created;
+            // The common case, a small create that holds everything (no file added after it), goes
+            // into a JSON batch with others (of any mailbox); the rest is a request of its own.
+            bool batched = _batcher != null && id.Length > 0
+                && requestBytes <= _options.InlineRequestLimit / Math.Max(1, Math.Min(_options.BatchSize, 20))
+                && routes.All(r => r == AttachmentRoute.Inline || r == AttachmentRoute.TooLarge);
+            Func<string, Task<string?>> create = batched
+                ? (Func<string, Task<string?>>)(cls => BatchCreateAsync(mailbox, userId, folderId, id, () => GraphMessageBuilder.ToJson(
+                    GraphMessageBuilder.Build(mime, outgoing.ItemType, id, inline.Select(a => GraphMessageBuilder.FileAttachment(a.File.Name, a.File.ContentType, a.Bytes)), cls)),
+                    requestBytes, ct))
+                : async cls => (await CallAsync(mailbox, "creating the message", post(cls), requestBytes, ct).ConfigureAwait(false))?.Id;
+
+            string? messageId;
             try
             {
-                created = await CallAsync(mailbox, "creating the message", post(messageClass), requestBytes, ct).ConfigureAwait(false);
+                messageId = await create(messageClass).ConfigureAwait(false);
             }
             catch (ChatterException e) when (messageClass != GraphMessageBuilder.NoteClass && StatusOf(e) == 400)
             {
                 // Exchange may refuse a custom message class: fall back to IPM.Note for the rest of the run.
-                created = await CallAsync(mailbox, "creating the message", post(GraphMessageBuilder.NoteClass), requestBytes, ct).ConfigureAwait(false);
+                messageId = await create(GraphMessageBuilder.NoteClass).ConfigureAwait(false);
                 _customClassRefused = true;
             }
             catch (ChatterException e) when (StatusOf(e) == 404)
@@ -172,7 +189,6 @@ namespace ChatterConnector.Engine.Targets.Graph
                 ForgetFolder(userId); // the folder was deleted meanwhile: the next delivery makes it again
                 throw;
             }
-            var messageId = created?.Id;
             if (string.IsNullOrEmpty(messageId))
                 throw new ChatterException("ChatterTarget.Rejected", ChatterErrorKind.InvalidData,
                     $"Microsoft Graph created the message in '{mailbox}' but returned no id.", mailbox);
@@ -207,6 +223,65 @@ namespace ChatterConnector.Engine.Targets.Graph
                 throw;
             }
             return left.Count == 0 ? DeliveryResult.Delivered : new DeliveryResult(DeliveryOutcome.Delivered, string.Join(" ", left));
+        }
+
+        /// <summary>
+        /// Creates the message through the batcher: the mailbox's slot is taken before the create is
+        /// queued and given back when its answer is read, so the mailbox never sees more than its limit.
+        /// Retries as <see cref="CallAsync"/> does (a 429's Retry-After holds back this mailbox only);
+        /// after a batch that failed as a whole (other creates in it may have been carried out, this one
+        /// too) the message is looked for by its Message-ID before it is sent again.
+        /// </summary>
+        private async Task<string?> BatchCreateAsync(string mailbox, string userId, string folderId, string id, Func<string> json, long uploadBytes, CancellationToken ct)
+        {
+            const string what = "creating the message";
+            var gate = Gate(mailbox);
+            var url = "/users/" + Uri.EscapeDataString(userId) + "/mailFolders/" + Uri.EscapeDataString(folderId) + "/messages";
+            bool mayExist = false;
+            for (int attempt = 0; ; attempt++)
+            {
+                if (mayExist)
+                {
+                    var found = await FindAsync(mailbox, userId, folderId, "<" + id + ">", ct).ConfigureAwait(false);
+                    if (found != null) return found;
+                    mayExist = false;
+                }
+                var body = json(); // a fresh model per attempt
+                var slot = await gate.EnterAsync(uploadBytes, ct).ConfigureAwait(false);
+                int tried = attempt;
+                var item = new GraphBatcher.Item(url, body, ct, o =>
+                {
+                    // A 429 holds back this mailbox before its slot is free again.
+                    if (o.Status == 429) gate.Throttled(o.RetryAfter ?? Backoff(tried));
+                    slot.Dispose();
+                });
+                var task = _batcher!.Enqueue(item);
+                if (!task.IsCompleted && ct.CanBeCanceled)
+                {
+                    // Given up: the slot stays taken until the batch has its answer.
+                    var cancelled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+                    using (ct.Register(() => cancelled.TrySetResult(true)))
+                        if (await Task.WhenAny(task, cancelled.Task).ConfigureAwait(false) != task)
+                            ct.ThrowIfCancellationRequested();
+                }
+                var outcome = await task.ConfigureAwait(false);
+                if (outcome.Cancelled) { ct.ThrowIfCancellationRequested(); throw new OperationCanceledException(); }
+                if (outcome.Error == null && outcome.Status >= 200 && outcome.Status < 300) return outcome.Id;
+                ct.ThrowIfCancellationRequested();
+
+                var ex = outcome.Error ?? new GraphHttpException(outcome.Status, outcome.Code, outcome.Message, outcome.RetryAfter);
+                var failure = GraphFailure.From(ex, DateTimeOffset.UtcNow);
+                if (failure == null) throw MapOther(ex, mailbox, what);
+                var f = failure.Value;
+                if (!f.IsTransient) throw Map(f, mailbox, what, ex);
+                if (outcome.BatchFailed && !f.IsThrottled) mayExist = true;
+                if (attempt >= _options.MaxRetries)
+                    throw new ChatterException("ChatterTarget.Unavailable", ChatterErrorKind.ResourceUnavailable,
+                        $"Microsoft Graph stayed unavailable while {what} for '{mailbox}' ({Describe(f)}) after {attempt + 1} attempts. The delivery is tried again in the next run.",
+                        mailbox, ex);
+                if (!f.IsThrottled) await Task.Delay(f.RetryAfter ?? Backoff(attempt), ct).ConfigureAwait(false);
+                // (a 429: the gate already holds this mailbox back)
+            }
         }
 
         private async Task UploadAsync(string mailbox, string userId, string messageId, StagedAttachment file, CancellationToken ct)
@@ -571,7 +646,7 @@ namespace ChatterConnector.Engine.Targets.Graph
             return head + " " + reason;
         }
 
-        private static async Task<GraphHttpException> FailureOf(HttpResponseMessage response)
+        internal static async Task<GraphHttpException> FailureOf(HttpResponseMessage response)
         {
             string? body = null;
             try { body = response.Content == null ? null : await response.Content.ReadAsStringAsync().ConfigureAwait(false); }

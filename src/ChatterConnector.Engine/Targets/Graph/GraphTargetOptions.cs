@@ -33,6 +33,16 @@ namespace ChatterConnector.Engine.Targets.Graph
         /// <summary>Requests in flight per mailbox (Exchange allows 4).</summary>
         public int MaxConcurrentPerMailbox { get; set; } = MailboxGate.DefaultConcurrency;
 
+        /// <summary>
+        /// Message creates sent together in one JSON $batch request (across mailboxes; Graph allows 20).
+        /// Only a create that holds everything (no file added after it) and is small goes into a batch;
+        /// 1 turns batching off: every create is its own request.
+        /// </summary>
+        public int BatchSize { get; set; } = 20;
+
+        /// <summary>How long the first create queued for a batch waits for others before the batch is sent.</summary>
+        public TimeSpan BatchDelay { get; set; } = TimeSpan.FromMilliseconds(2);
+
         /// <summary>Timeout of one HTTP request.</summary>
         public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromMinutes(5);
 

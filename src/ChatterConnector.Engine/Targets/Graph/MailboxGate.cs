@@ -50,15 +50,32 @@ namespace ChatterConnector.Engine.Targets.Graph
         /// <summary>Runs one request: waits for the "not before" time, the upload window (when it sends <paramref name="uploadBytes"/>) and a free slot.</summary>
         public async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> call, long uploadBytes, CancellationToken cancellationToken)
         {
+            var slot = await EnterAsync(uploadBytes, cancellationToken).ConfigureAwait(false);
+            try { return await call(cancellationToken).ConfigureAwait(false); }
+            finally { slot.Dispose(); }
+        }
+
+        /// <summary>
+        /// Takes a slot for a request sent elsewhere (an inner request of a $batch): waits as
+        /// <see cref="RunAsync"/> does; the slot is held until the returned object is disposed (once; more calls do nothing).
+        /// </summary>
+        public async Task<IDisposable> EnterAsync(long uploadBytes, CancellationToken cancellationToken)
+        {
             if (uploadBytes > 0) await ReserveUploadAsync(uploadBytes, cancellationToken).ConfigureAwait(false);
             while (true)
             {
                 await WaitNotBeforeAsync(cancellationToken).ConfigureAwait(false);
                 await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
                 if (NotBefore > _clock()) { _slots.Release(); continue; } // a 429 arrived while we queued
-                try { return await call(cancellationToken).ConfigureAwait(false); }
-                finally { _slots.Release(); }
+                return new Slot(_slots);
             }
+        }
+
+        private sealed class Slot : IDisposable
+        {
+            private SemaphoreSlim? _slots;
+            public Slot(SemaphoreSlim slots) { _slots = slots; }
+            public void Dispose() => Interlocked.Exchange(ref _slots, null)?.Release();
         }
 
         private async Task WaitNotBeforeAsync(CancellationToken cancellationToken)
