@@ -7,10 +7,11 @@ using ChatterConnector.Engine.State;
 
 namespace ChatterConnector.Commands
 {
-    /// <summary>The history of import runs, oldest first.</summary>
-    [Cmdlet(VerbsCommon.Get, "ChatterImportRun")]
-    [OutputType(typeof(ChatterImportRun))]
-    public sealed class GetChatterImportRunCommand : ChatterCmdlet
+    /// <summary>
+    /// Shared by the cmdlets that read a connector's history: -Name (wildcards; bound from a piped
+    /// connector or run) and -RunId (bound from a piped run).
+    /// </summary>
+    public abstract class RunHistoryCmdlet : ChatterCmdlet
     {
         [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
         [Alias("ConnectorName")]
@@ -21,7 +22,13 @@ namespace ChatterConnector.Commands
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
         public string? RunId { get; set; }
+    }
 
+    /// <summary>The history of import runs, oldest first.</summary>
+    [Cmdlet(VerbsCommon.Get, "ChatterImportRun")]
+    [OutputType(typeof(ChatterImportRun))]
+    public sealed class GetChatterImportRunCommand : RunHistoryCmdlet
+    {
         /// <summary>Only the most recent N runs of each connector.</summary>
         [Parameter]
         [ValidateRange(1, int.MaxValue)]
@@ -46,18 +53,8 @@ namespace ChatterConnector.Commands
     /// </summary>
     [Cmdlet(VerbsCommon.Get, "ChatterConnectorLog", SupportsShouldProcess = true)]
     [OutputType(typeof(ChatterLogEntry))]
-    public sealed class GetChatterConnectorLogCommand : ChatterCmdlet
+    public sealed class GetChatterConnectorLogCommand : RunHistoryCmdlet
     {
-        [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
-        [Alias("ConnectorName")]
-        [SupportsWildcards]
-        [ArgumentCompleter(typeof(ConnectorNameCompleter))]
-        public string[]? Name { get; set; }
-
-        [Parameter(ValueFromPipelineByPropertyName = true)]
-        [ValidateNotNullOrEmpty]
-        public string? RunId { get; set; }
-
         [Parameter] public DeliveryStatus[]? Status { get; set; }
 
         [Parameter] public DateTime? Since { get; set; }
