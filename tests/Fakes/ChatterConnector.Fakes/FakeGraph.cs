@@ -695,16 +695,26 @@ public sealed partial class FakeGraph : IAsyncDisposable, IDisposable
     [GeneratedRegex(@"^\s*displayName\s+eq\s+'(?<v>(?:[^']|'')*)'\s*$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex DisplayNameFilter();
 
+    /// <summary>The one `$filter` shape a list call supports (`field eq 'value'`): its value, null without a filter, or a 400.</summary>
+    private static bool TryEqFilter(GReq req, Regex shape, out string? value, out GResp? error)
+    {
+        value = null;
+        error = null;
+        var filter = req.Q("$filter");
+        if (string.IsNullOrWhiteSpace(filter)) return true;
+        var m = shape.Match(filter);
+        if (!m.Success)
+        {
+            error = Error(400, "ErrorInvalidUrlQueryFilter", "The filter expression is not supported.");
+            return false;
+        }
+        value = m.Groups["v"].Value.Replace("''", "'");
+        return true;
+    }
+
     private GResp ListFolders(GReq req, Mailbox box, Folder? parent)
     {
-        var filter = req.Q("$filter");
-        string? name = null;
-        if (!string.IsNullOrWhiteSpace(filter))
-        {
-            var m = DisplayNameFilter().Match(filter);
-            if (!m.Success) return Error(400, "ErrorInvalidUrlQueryFilter", "The filter expression is not supported.");
-            name = m.Groups["v"].Value.Replace("''", "'");
-        }
+        if (!TryEqFilter(req, DisplayNameFilter(), out var name, out var bad)) return bad!;
         lock (_gate)
         {
             var folders = box.Folders.Where(f => f.ParentId == parent?.Id)
@@ -749,14 +759,7 @@ public sealed partial class FakeGraph : IAsyncDisposable, IDisposable
 
     private GResp ListMessages(GReq req, Mailbox box, Folder? folder)
     {
-        var filter = req.Q("$filter");
-        string? id = null;
-        if (!string.IsNullOrWhiteSpace(filter))
-        {
-            var m = MessageIdFilter().Match(filter);
-            if (!m.Success) return Error(400, "ErrorInvalidUrlQueryFilter", "The filter expression is not supported.");
-            id = m.Groups["v"].Value.Replace("''", "'");
-        }
+        if (!TryEqFilter(req, MessageIdFilter(), out var id, out var bad)) return bad!;
         var select = Select(req);
         lock (_gate)
         {
