@@ -21,11 +21,14 @@ public class GraphBatcherTests
     {
         public readonly List<JsonObject> Batches = new();
         public readonly List<string?> Authorizations = new();
+        /// <summary>Awaited before each answer (a test holds a batch in flight with it).</summary>
+        public Func<Task>? Before;
 
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             var json = JsonNode.Parse(await request.Content!.ReadAsStringAsync(cancellationToken))!.AsObject();
             lock (Batches) { Batches.Add(json); Authorizations.Add(request.Headers.Authorization?.ToString()); }
+            if (Before != null) await Before();
             return answer(json);
         }
     }
@@ -51,8 +54,8 @@ public class GraphBatcherTests
         return Json(HttpStatusCode.OK, new JsonObject { ["responses"] = responses });
     }
 
-    private static GraphBatcher.Item Item(string subject, List<string>? done = null) =>
-        new("/users/u%201/mailFolders/f/messages", new JsonObject { ["subject"] = subject }.ToJsonString(), CancellationToken.None,
+    private static GraphBatcher.Item Item(string subject, List<string>? done = null, MailboxGate? gate = null, CancellationToken ct = default) =>
+        new("/users/u%201/mailFolders/f/messages", new JsonObject { ["subject"] = subject }.ToJsonString(), gate ?? new MailboxGate(), 0, ct,
             o => { if (done != null) lock (done) done.Add(subject); });
 
     [Fact]
@@ -95,7 +98,7 @@ public class GraphBatcherTests
         var batcher = new GraphBatcher(new HttpClient(handler), new Tokens(), new Uri("http://127.0.0.1:1/v1.0/$batch"), 20, TimeSpan.FromMilliseconds(5), maxBytes: 2500);
         var big = new string('x', 1000);
         var outcomes = await Task.WhenAll(Enumerable.Range(0, 5).Select(i => batcher.Enqueue(new GraphBatcher.Item("/users/u/mailFolders/f/messages",
-            new JsonObject { ["subject"] = "m" + i, ["pad"] = big }.ToJsonString(), CancellationToken.None, _ => { }))));
+            new JsonObject { ["subject"] = "m" + i, ["pad"] = big }.ToJsonString(), new MailboxGate(), 0, CancellationToken.None, _ => { }))));
         Assert.All(outcomes, o => Assert.Equal(201, o.Status));
         Assert.Equal(new[] { 2, 2, 1 }, handler.Batches.Select(b => b["requests"]!.AsArray().Count).OrderByDescending(n => n));
     }
@@ -153,6 +156,69 @@ public class GraphBatcherTests
         (await third).Dispose();
         Assert.Equal(1, gate.InFlight);
         b.Dispose();
+        Assert.Equal(0, gate.InFlight);
+    }
+
+    [Fact]
+    public async Task ACreateWaitsWithoutASlotUntilItsMailboxHasOne_AndGivesItBackWithItsAnswer()
+    {
+        var gate = new MailboxGate(2);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var inFlightSeen = new List<int>();
+        var handler = new Handler(CreatedInReverse);
+        handler.Before = () =>
+        {
+            lock (inFlightSeen) inFlightSeen.Add(gate.InFlight);
+            return inFlightSeen.Count == 1 ? release.Task : Task.CompletedTask;
+        };
+        var batcher = new GraphBatcher(new HttpClient(handler), new Tokens(), new Uri("http://127.0.0.1:1/v1.0/$batch"), 20, TimeSpan.FromMilliseconds(5));
+        GraphBatcher.Item Boxed(string s) => new("/users/u/mailFolders/f/messages", new JsonObject { ["subject"] = s }.ToJsonString(), gate, 0, CancellationToken.None, _ => { });
+
+        var tasks = Enumerable.Range(0, 5).Select(i => batcher.Enqueue(Boxed("m" + i))).ToList();
+        await Task.Delay(100);
+        Assert.Equal(2, gate.InFlight);                       // the first batch holds two slots…
+        Assert.All(tasks.Skip(2), t => Assert.False(t.IsCompleted)); // …and the other three wait, holding none
+        release.SetResult();
+        var outcomes = await Task.WhenAll(tasks);
+        Assert.All(outcomes, o => Assert.Equal(201, o.Status));
+        Assert.All(handler.Batches, b => Assert.True(b["requests"]!.AsArray().Count <= 2));
+        Assert.All(inFlightSeen, n => Assert.True(n <= 2));
+        Assert.Equal(0, gate.InFlight);
+    }
+
+    [Fact]
+    public async Task AThrottledMailboxWaitsItsTurn_WhileOtherMailboxesGoAtOnce()
+    {
+        var slow = new MailboxGate();
+        slow.Throttled(TimeSpan.FromMilliseconds(300));
+        var handler = new Handler(CreatedInReverse);
+        var batcher = Batcher(handler, 20, delayMs: 1);
+        var started = DateTimeOffset.UtcNow;
+        var held = batcher.Enqueue(Item("held", gate: slow));
+        var free = await batcher.Enqueue(Item("free"));
+        Assert.Equal(201, free.Status);
+        Assert.False(held.IsCompleted);
+        Assert.Equal(201, (await held).Status);
+        Assert.True(DateTimeOffset.UtcNow - started >= TimeSpan.FromMilliseconds(250));
+        Assert.Equal(2, handler.Batches.Count);
+    }
+
+    [Fact]
+    public async Task ACreateGivenUpWhileWaitingIsNeverSent()
+    {
+        var gate = new MailboxGate(1);
+        var slot = await gate.EnterAsync(0, CancellationToken.None); // the mailbox is busy
+        var handler = new Handler(CreatedInReverse);
+        var batcher = Batcher(handler, 20, delayMs: 1);
+        using var cts = new CancellationTokenSource();
+        var waiting = batcher.Enqueue(Item("gone", gate: gate, ct: cts.Token));
+        cts.Cancel();
+        batcher.Pump();
+        var outcome = await waiting;
+        Assert.True(outcome.Cancelled);
+        slot.Dispose();
+        await Task.Delay(50);
+        Assert.Empty(handler.Batches);
         Assert.Equal(0, gate.InFlight);
     }
 }

@@ -206,7 +206,7 @@ public class GraphTargetTests : IDisposable
     public void AnAccessTokenAgainstALoopbackFakeIsAccepted()
     {
         using var target = new GraphTarget(TokenSettings("http://127.0.0.1:9"), SecretProtector.ForStoreWithKeyFile(_store), "Salesforce Chatter");
-        Assert.Equal(12, target.MaxParallelism);
+        Assert.Equal(3 * 4 * 2, target.MaxParallelism); // 3 mailboxes, 4 requests each, twice that many deliveries ready for a batch
         Assert.Equal("http://127.0.0.1:9 (Inbox/Salesforce Chatter)", target.Location);
     }
 

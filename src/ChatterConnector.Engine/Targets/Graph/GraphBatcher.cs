@@ -11,30 +11,37 @@ using Microsoft.Kiota.Abstractions.Authentication;
 namespace ChatterConnector.Engine.Targets.Graph
 {
     /// <summary>
-    /// Gathers JSON POSTs (message creates, of any mailbox) into Graph's JSON batches: a batch goes
-    /// when <c>size</c> requests are queued, when one more would take its body over <c>maxBytes</c>,
-    /// or <c>delay</c> after the first was queued. Each request
-    /// learns its own answer (responses come in any order); a batch that fails as a whole (no answer,
-    /// an error status) fails every request in it. Retries, mailbox gates and error mapping are the
-    /// caller's: the batcher sends once and reports.
+    /// Gathers JSON POSTs (message creates, of any mailbox) into Graph's JSON batches. A queued
+    /// request waits without holding anything until its mailbox has a slot free (and no 429 or
+    /// upload window holds it back); only then does it take the slot and join the batch being
+    /// formed, so no slot is held by a request that is merely waiting its turn. A batch goes when
+    /// <c>size</c> requests are in it, when one more would take its body over <c>maxBytes</c>, or
+    /// <c>delay</c> after its first joined. Each request learns its own answer (responses come in
+    /// any order); a batch that fails as a whole (no answer, an error status) fails every request in
+    /// it. The slot is given back once the request's answer is known. Retries and error mapping are
+    /// the caller's: the batcher sends once and reports.
     /// </summary>
     internal sealed class GraphBatcher
     {
         /// <summary>One inner request: a POST of <see cref="Body"/> (JSON) to <see cref="Url"/> (relative to the version, e.g. /users/…).</summary>
         internal sealed class Item
         {
-            public Item(string url, string body, CancellationToken cancellationToken, Action<Outcome> done)
+            public Item(string url, string body, MailboxGate gate, long uploadBytes, CancellationToken cancellationToken, Action<Outcome> done)
             {
-                Url = url; Body = body; CancellationToken = cancellationToken; Done = done;
+                Url = url; Body = body; Gate = gate; UploadBytes = uploadBytes; CancellationToken = cancellationToken; Done = done;
             }
 
             public string Url { get; }
             public string Body { get; }
+            /// <summary>The mailbox's limits: the request goes only with one of its slots.</summary>
+            public MailboxGate Gate { get; }
+            public long UploadBytes { get; }
             public CancellationToken CancellationToken { get; }
 
-            /// <summary>Runs once, with the outcome, before <see cref="Result"/> completes (the caller releases its mailbox slot here).</summary>
+            /// <summary>Runs once, with the outcome, while the request still holds its slot (the caller notes a 429 here).</summary>
             public Action<Outcome> Done { get; }
 
+            internal IDisposable? Slot;
             internal readonly TaskCompletionSource<Outcome> Result = new TaskCompletionSource<Outcome>(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
@@ -62,10 +69,15 @@ namespace ChatterConnector.Engine.Targets.Graph
         private readonly int _size;
         private readonly TimeSpan _delay;
         private readonly long _maxBytes;
-        private long _pendingBytes;
         private readonly object _lock = new object();
-        private List<Item> _pending;
+        /// <summary>Queued requests, oldest first, that have no slot yet.</summary>
+        private readonly List<Item> _waiting = new List<Item>();
+        /// <summary>The batch being formed: every request in it holds its slot.</summary>
+        private List<Item> _forming;
+        private long _formingBytes;
         private long _generation;
+        private bool _pumping, _again;
+        private DateTimeOffset _wakeAt = DateTimeOffset.MaxValue;
 
         public GraphBatcher(HttpClient http, IAccessTokenProvider tokens, Uri batchUrl, int size, TimeSpan delay, long maxBytes = 3L * 1000 * 1000)
         {
@@ -73,45 +85,95 @@ namespace ChatterConnector.Engine.Targets.Graph
             _http = http; _tokens = tokens; _url = batchUrl;
             _size = Math.Max(1, Math.Min(size, 20));
             _delay = delay < TimeSpan.Zero ? TimeSpan.Zero : delay;
-            _pending = new List<Item>(_size);
+            _forming = new List<Item>(_size);
         }
 
         /// <summary>Queues a request; the task completes (never faults) when its answer is known.</summary>
         public Task<Outcome> Enqueue(Item item)
         {
-            List<Item>? full = null, before = null;
-            long generation = 0;
-            bool arm = false;
-            long bytes = item.Body.Length + item.Url.Length + 128; // characters: about the bytes of JSON that is mostly ASCII
+            lock (_lock) _waiting.Add(item);
+            Pump();
+            return item.Result.Task;
+        }
+
+        /// <summary>
+        /// Moves waiting requests whose mailbox can take them now into batches, oldest first; sends
+        /// the full ones. Called when a request is queued, a slot is given back, a wait for time
+        /// ends or a caller gives up. One thread pumps at a time; a call meanwhile makes it go round again.
+        /// </summary>
+        public void Pump()
+        {
             lock (_lock)
             {
-                if (_pending.Count > 0 && _pendingBytes + bytes > _maxBytes)
+                if (_pumping) { _again = true; return; }
+                _pumping = true;
+            }
+            while (true)
+            {
+                List<List<Item>>? ready = null;
+                List<Item>? dropped = null;
+                long armGeneration = -1;
+                DateTimeOffset? wake = null;
+                lock (_lock)
                 {
-                    // Too large together: what is queued goes now, this one starts the next batch.
-                    before = _pending;
-                    _pending = new List<Item>(_size);
-                    _pendingBytes = 0;
-                    _generation++;
+                    _again = false;
+                    for (int i = 0; i < _waiting.Count;)
+                    {
+                        var item = _waiting[i];
+                        if (item.CancellationToken.IsCancellationRequested)
+                        {
+                            _waiting.RemoveAt(i);
+                            (dropped ??= new List<Item>()).Add(item);
+                            continue;
+                        }
+                        var slot = item.Gate.TryEnter(item.UploadBytes, out var retryAt);
+                        if (slot == null)
+                        {
+                            if (retryAt != null && (wake == null || retryAt < wake)) wake = retryAt;
+                            i++;
+                            continue;
+                        }
+                        _waiting.RemoveAt(i);
+                        item.Slot = slot;
+                        long bytes = item.Body.Length + item.Url.Length + 128; // characters: about the bytes of JSON that is mostly ASCII
+                        if (_forming.Count > 0 && _formingBytes + bytes > _maxBytes)
+                            (ready ??= new List<List<Item>>()).Add(TakeFormingLocked()); // too large together: this one starts the next batch
+                        _forming.Add(item);
+                        _formingBytes += bytes;
+                        if (_forming.Count >= _size) (ready ??= new List<List<Item>>()).Add(TakeFormingLocked());
+                        else if (_forming.Count == 1) armGeneration = _generation;
+                    }
+                    if (armGeneration != _generation) armGeneration = -1; // that batch is full and gone already
+                    if (wake != null && wake < _wakeAt) _wakeAt = wake.Value;
+                    else wake = null;
                 }
-                _pending.Add(item);
-                _pendingBytes += bytes;
-                if (_pending.Count >= _size)
+                if (dropped != null) foreach (var d in dropped) Complete(d, new Outcome { Cancelled = true });
+                if (ready != null) foreach (var batch in ready) _ = SendAsync(batch);
+                if (armGeneration >= 0) _ = FlushLaterAsync(armGeneration);
+                if (wake != null) _ = WakeAsync(wake.Value);
+                lock (_lock)
                 {
-                    full = _pending;
-                    _pending = new List<Item>(_size);
-                    _pendingBytes = 0;
-                    _generation++;
-                }
-                else if (_pending.Count == 1)
-                {
-                    arm = true;
-                    generation = _generation;
+                    if (!_again) { _pumping = false; return; }
                 }
             }
-            if (before != null) _ = SendAsync(before);
-            if (full != null) _ = SendAsync(full);
-            else if (arm) _ = FlushLaterAsync(generation);
-            return item.Result.Task;
+        }
+
+        private List<Item> TakeFormingLocked()
+        {
+            var take = _forming;
+            _forming = new List<Item>(_size);
+            _formingBytes = 0;
+            _generation++;
+            return take;
+        }
+
+        /// <summary>Pumps again when a 429 or the upload window lets a waiting request go.</summary>
+        private async Task WakeAsync(DateTimeOffset at)
+        {
+            var wait = at - DateTimeOffset.UtcNow;
+            if (wait > TimeSpan.Zero) await Task.Delay(wait).ConfigureAwait(false);
+            lock (_lock) if (_wakeAt <= at) _wakeAt = DateTimeOffset.MaxValue;
+            Pump();
         }
 
         private async Task FlushLaterAsync(long generation)
@@ -121,13 +183,7 @@ namespace ChatterConnector.Engine.Targets.Graph
             List<Item>? take = null;
             lock (_lock)
             {
-                if (_generation == generation && _pending.Count > 0)
-                {
-                    take = _pending;
-                    _pending = new List<Item>(_size);
-                    _pendingBytes = 0;
-                    _generation++;
-                }
+                if (_generation == generation && _forming.Count > 0) take = TakeFormingLocked();
             }
             if (take != null) await SendAsync(take).ConfigureAwait(false);
         }
@@ -135,7 +191,11 @@ namespace ChatterConnector.Engine.Targets.Graph
         private static void Complete(Item item, Outcome outcome)
         {
             try { item.Done(outcome); }
-            finally { item.Result.TrySetResult(outcome); }
+            finally
+            {
+                item.Slot?.Dispose(); // the gate then pumps: a waiting create of this mailbox may go
+                item.Result.TrySetResult(outcome);
+            }
         }
 
         private async Task SendAsync(List<Item> queued)
@@ -147,6 +207,7 @@ namespace ChatterConnector.Engine.Targets.Graph
             if (items.Count == 0) return;
 
             var answered = new Outcome?[items.Count];
+
             try
             {
                 var json = new StringBuilder(256 + items.Count * 1024);
@@ -188,6 +249,7 @@ namespace ChatterConnector.Engine.Targets.Graph
                     Error = new HttpRequestException("Microsoft Graph's batch response had no answer for this request."),
                     BatchFailed = true,
                 });
+            Pump(); // the slots given back may let waiting creates go (a gate also pumps when it has a callback)
         }
 
         /// <summary>Reads {"responses":[{"id","status","headers","body"}]} into <paramref name="answered"/> (by id, 1-based).</summary>

@@ -77,8 +77,12 @@ namespace ChatterConnector.Engine.Targets.Graph
 
         public string Location => _graph.GetLeftPart(UriPartial.Authority) + " (Inbox/" + _folderName + ")";
 
-        /// <summary>ThrottleLimit mailboxes at once, each with up to 4 requests in flight.</summary>
-        public int MaxParallelism => Math.Max(1, _settings.ThrottleLimit) * Math.Max(1, _options.MaxConcurrentPerMailbox);
+        /// <summary>
+        /// ThrottleLimit mailboxes at once, each with up to 4 requests in flight; with batching, twice
+        /// that many deliveries, so that creates are ready to join a batch the moment a slot is free
+        /// (they wait in the batcher without holding a slot).
+        /// </summary>
+        public int MaxParallelism => Math.Max(1, _settings.ThrottleLimit) * Math.Max(1, _options.MaxConcurrentPerMailbox) * (_batcher != null ? 2 : 1);
 
         // ---- IMessageTarget ----
 
@@ -226,8 +230,8 @@ namespace ChatterConnector.Engine.Targets.Graph
         }
 
         /// <summary>
-        /// Creates the message through the batcher: the mailbox's slot is taken before the create is
-        /// queued and given back when its answer is read, so the mailbox never sees more than its limit.
+        /// Creates the message through the batcher: the mailbox's slot is taken as the create joins a
+        /// batch and given back when its answer is read, so the mailbox never sees more than its limit.
         /// Retries as <see cref="CallAsync"/> does (a 429's Retry-After holds back this mailbox only);
         /// after a batch that failed as a whole (other creates in it may have been carried out, this one
         /// too) the message is looked for by its Message-ID before it is sent again.
@@ -247,22 +251,24 @@ namespace ChatterConnector.Engine.Targets.Graph
                     mayExist = false;
                 }
                 var body = json(); // a fresh model per attempt
-                var slot = await gate.EnterAsync(uploadBytes, ct).ConfigureAwait(false);
                 int tried = attempt;
-                var item = new GraphBatcher.Item(url, body, ct, o =>
+                // The batcher takes this mailbox's slot as the create joins a batch, and gives it back
+                // once the answer is read; a 429 holds back this mailbox before the slot is free again.
+                var item = new GraphBatcher.Item(url, body, gate, uploadBytes, ct, o =>
                 {
-                    // A 429 holds back this mailbox before its slot is free again.
                     if (o.Status == 429) gate.Throttled(o.RetryAfter ?? Backoff(tried));
-                    slot.Dispose();
                 });
                 var task = _batcher!.Enqueue(item);
                 if (!task.IsCompleted && ct.CanBeCanceled)
                 {
-                    // Given up: the slot stays taken until the batch has its answer.
+                    // Given up: a create still waiting is dropped; one in a batch keeps its slot until the batch has its answer.
                     var cancelled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
                     using (ct.Register(() => cancelled.TrySetResult(true)))
                         if (await Task.WhenAny(task, cancelled.Task).ConfigureAwait(false) != task)
+                        {
+                            _batcher.Pump();
                             ct.ThrowIfCancellationRequested();
+                        }
                 }
                 var outcome = await task.ConfigureAwait(false);
                 if (outcome.Cancelled) { ct.ThrowIfCancellationRequested(); throw new OperationCanceledException(); }
@@ -536,7 +542,8 @@ namespace ChatterConnector.Engine.Targets.Graph
         // ---- One request: the mailbox's gate, retries, errors ----
 
         internal MailboxGate Gate(string mailbox) =>
-            _gates.GetOrAdd(mailbox.Trim(), _ => new MailboxGate(Math.Max(1, _options.MaxConcurrentPerMailbox), _options.UploadBytesPerWindow, _options.UploadWindow));
+            _gates.GetOrAdd(mailbox.Trim(), _ => new MailboxGate(Math.Max(1, _options.MaxConcurrentPerMailbox), _options.UploadBytesPerWindow, _options.UploadWindow,
+                released: _batcher == null ? null : (Action)_batcher.Pump));
 
         private async Task<T> CallAsync<T>(string mailbox, string what, Func<CancellationToken, Task<T>> call, long uploadBytes, CancellationToken ct)
         {

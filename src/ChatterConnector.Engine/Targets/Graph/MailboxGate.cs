@@ -21,13 +21,16 @@ namespace ChatterConnector.Engine.Targets.Graph
         private readonly long _uploadLimit;
         private readonly TimeSpan _uploadWindow;
         private readonly Func<DateTimeOffset> _clock;
+        private readonly Action? _released;
         private DateTimeOffset _notBefore = DateTimeOffset.MinValue;
         private long _uploadTotal;
 
-        public MailboxGate(int concurrency = DefaultConcurrency, long uploadLimit = 150L * 1000 * 1000, TimeSpan? uploadWindow = null, Func<DateTimeOffset>? clock = null)
+        /// <param name="released">Called after any slot is given back (outside every lock): the batcher then looks for creates that can go.</param>
+        public MailboxGate(int concurrency = DefaultConcurrency, long uploadLimit = 150L * 1000 * 1000, TimeSpan? uploadWindow = null, Func<DateTimeOffset>? clock = null, Action? released = null)
         {
             if (concurrency < 1) throw new ArgumentOutOfRangeException(nameof(concurrency));
             _concurrency = concurrency;
+            _released = released;
             _slots = new SemaphoreSlim(concurrency, concurrency);
             _uploadLimit = uploadLimit;
             _uploadWindow = uploadWindow ?? TimeSpan.FromMinutes(5);
@@ -66,16 +69,45 @@ namespace ChatterConnector.Engine.Targets.Graph
             {
                 await WaitNotBeforeAsync(cancellationToken).ConfigureAwait(false);
                 await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
-                if (NotBefore > _clock()) { _slots.Release(); continue; } // a 429 arrived while we queued
-                return new Slot(_slots);
+                if (NotBefore > _clock()) { Release(); continue; } // a 429 arrived while we queued
+                return new Slot(this);
             }
+        }
+
+        /// <summary>
+        /// Takes a slot now or not at all (for a create the batcher is about to put in a batch).
+        /// Null when none is free: <paramref name="retryAt"/> is then when to try again if time is
+        /// what holds it back (a 429, the upload window), or null when only a slot being given back can.
+        /// </summary>
+        public IDisposable? TryEnter(long uploadBytes, out DateTimeOffset? retryAt)
+        {
+            retryAt = null;
+            lock (_lock)
+            {
+                var now = _clock();
+                if (_notBefore > now) { retryAt = _notBefore; return null; }
+                if (uploadBytes > 0)
+                {
+                    var wait = UploadWaitLocked(uploadBytes, now);
+                    if (wait > TimeSpan.Zero) { retryAt = now + wait; return null; }
+                }
+                if (!_slots.Wait(0)) return null;
+                if (uploadBytes > 0) { _uploads.Enqueue((now, uploadBytes)); _uploadTotal += uploadBytes; }
+                return new Slot(this);
+            }
+        }
+
+        private void Release()
+        {
+            _slots.Release();
+            _released?.Invoke();
         }
 
         private sealed class Slot : IDisposable
         {
-            private SemaphoreSlim? _slots;
-            public Slot(SemaphoreSlim slots) { _slots = slots; }
-            public void Dispose() => Interlocked.Exchange(ref _slots, null)?.Release();
+            private MailboxGate? _gate;
+            public Slot(MailboxGate gate) { _gate = gate; }
+            public void Dispose() => Interlocked.Exchange(ref _gate, null)?.Release();
         }
 
         private async Task WaitNotBeforeAsync(CancellationToken cancellationToken)
@@ -97,18 +129,25 @@ namespace ChatterConnector.Engine.Targets.Graph
                 lock (_lock)
                 {
                     var now = _clock();
-                    while (_uploads.Count > 0 && now - _uploads.Peek().At >= _uploadWindow) _uploadTotal -= _uploads.Dequeue().Bytes;
-                    if (_uploads.Count == 0 || _uploadTotal + bytes <= _uploadLimit)
+                    wait = UploadWaitLocked(bytes, now);
+                    if (wait <= TimeSpan.Zero)
                     {
                         _uploads.Enqueue((now, bytes));
                         _uploadTotal += bytes;
                         return;
                     }
-                    wait = _uploads.Peek().At + _uploadWindow - now;
                 }
-                if (wait < TimeSpan.FromMilliseconds(1)) wait = TimeSpan.FromMilliseconds(1);
                 await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
             }
+        }
+
+        /// <summary>Zero when <paramref name="bytes"/> fit in the window now; else how long until the oldest upload leaves it (at least 1 ms).</summary>
+        private TimeSpan UploadWaitLocked(long bytes, DateTimeOffset now)
+        {
+            while (_uploads.Count > 0 && now - _uploads.Peek().At >= _uploadWindow) _uploadTotal -= _uploads.Dequeue().Bytes;
+            if (_uploads.Count == 0 || _uploadTotal + bytes <= _uploadLimit) return TimeSpan.Zero;
+            var wait = _uploads.Peek().At + _uploadWindow - now;
+            return wait < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wait;
         }
 
         /// <summary>Bytes counted in the current window.</summary>
