@@ -77,7 +77,7 @@ namespace ChatterConnector.Engine.Staging
             WriteProbe(cancellationToken);
             try
             {
-                Call(() => _container.GetBlobClient(_prefix + ProbeName).DeleteIfExists(cancellationToken: cancellationToken), ProbeName);
+                Call(() => _container.GetBlobClient(_prefix + ProbeName).DeleteIfExists(cancellationToken: cancellationToken), null);
             }
             catch (ChatterException ex) when (ex.ErrorId == "ChatterStaging.PermissionDenied")
             {
@@ -88,7 +88,7 @@ namespace ChatterConnector.Engine.Staging
 
         /// <summary>Writes (and overwrites) a small blob under the connector's folder: the container exists and the credential may write.</summary>
         private void WriteProbe(CancellationToken cancellationToken) =>
-            Call(() => _container.GetBlobClient(_prefix + ProbeName).Upload(new BinaryData(Array.Empty<byte>()), overwrite: true, cancellationToken), ProbeName);
+            Call(() => _container.GetBlobClient(_prefix + ProbeName).Upload(new BinaryData(Array.Empty<byte>()), overwrite: true, cancellationToken), null);
 
         public StagedMessage Stage(ChatterMessage message, ChatterItem item, CancellationToken cancellationToken)
         {
