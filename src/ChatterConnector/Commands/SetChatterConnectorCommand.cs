@@ -111,7 +111,9 @@ namespace ChatterConnector.Commands
                 if (SourcePath != null) c.SourcePath = ResolvePath(SourcePath);
                 if (MaildirPath != null) c.MaildirPath = ResolvePath(MaildirPath);
                 if (StagingPath != null) { c.StagingPath = ResolvePath(StagingPath); c.BlobStaging = null; }
-                var blob = new BlobStagingParameters(StagingContainerUri, StagingConnectionString, StagingContainerName, StagingSasUri);
+                // A new connection string alone (a rotated key) keeps the container it staged in.
+                var containerName = StagingContainerName ?? (StagingConnectionString != null && c.BlobStaging?.ConnectionString != null ? c.BlobStaging.ContainerName : null);
+                var blob = new BlobStagingParameters(StagingContainerUri, StagingConnectionString, containerName, StagingSasUri);
                 blob.Validate(StagingPath);
                 if (StagingContainerName != null && !blob.NamesContainer) BlobStagingParameters.Rename(c.BlobStaging, StagingContainerName, c.Name);
                 if (StagingRetention != null) c.StagingRetention = BlobStagingParameters.ValidateRetention(StagingRetention.Value);
