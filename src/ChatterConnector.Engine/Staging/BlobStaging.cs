@@ -131,7 +131,73 @@ namespace ChatterConnector.Engine.Staging
             }
         }
 
+        /// <summary>
+        /// The blob downloaded once and shared: deliveries of one message to several mailboxes (adjacent
+        /// in the ledger) read the same download. A download no delivery holds is kept among the
+        /// <see cref="IdleDownloadsKept"/> most recent, then removed; all are removed with the staging area.
+        /// </summary>
         public async Task<StagedCopy> FetchAsync(string stagedPath, string sha256, CancellationToken cancellationToken)
+        {
+            Download download;
+            lock (_downloads)
+            {
+                if (!_downloads.TryGetValue(stagedPath, out download!))
+                {
+                    download = new Download(DownloadAsync(stagedPath, sha256, cancellationToken));
+                    _downloads[stagedPath] = download;
+                }
+                download.Holders++;
+                _idle.Remove(stagedPath);
+            }
+            try
+            {
+                var path = await download.File.ConfigureAwait(false);
+                return new StagedCopy(path, () => Release(stagedPath, download));
+            }
+            catch
+            {
+                Release(stagedPath, download);
+                throw;
+            }
+        }
+
+        private const int IdleDownloadsKept = 4;
+        private readonly Dictionary<string, Download> _downloads = new Dictionary<string, Download>(StringComparer.Ordinal);
+        private readonly LinkedList<string> _idle = new LinkedList<string>();
+
+        private sealed class Download
+        {
+            public Download(Task<string> file) { File = file; }
+            public Task<string> File { get; }
+            public int Holders { get; set; }
+        }
+
+        private void Release(string stagedPath, Download download)
+        {
+            var remove = new List<Download>();
+            lock (_downloads)
+            {
+                download.Holders--;
+                if (download.Holders > 0 || !_downloads.TryGetValue(stagedPath, out var current) || current != download) return;
+                if (download.File.Status != TaskStatus.RanToCompletion)
+                {
+                    _downloads.Remove(stagedPath);   // a failed download is tried afresh by the next delivery
+                    return;
+                }
+                _idle.AddLast(stagedPath);
+                while (_idle.Count > IdleDownloadsKept)
+                {
+                    var oldest = _idle.First!.Value;
+                    _idle.RemoveFirst();
+                    remove.Add(_downloads[oldest]);
+                    _downloads.Remove(oldest);
+                }
+            }
+            foreach (var d in remove) StagingFiles.TryDelete(d.File.Result);
+        }
+
+        /// <summary>Streams the blob into a spool file, measuring its SHA-256 on the way.</summary>
+        private async Task<string> DownloadAsync(string stagedPath, string sha256, CancellationToken cancellationToken)
         {
             Directory.CreateDirectory(_spool);
             var tmp = Path.Combine(_spool, Guid.NewGuid().ToString("N") + ".eml");
@@ -165,7 +231,7 @@ namespace ChatterConnector.Engine.Staging
                 if (!string.Equals(hash, sha256, StringComparison.OrdinalIgnoreCase))
                     throw new ChatterException("ChatterStaging.HashMismatch", ChatterErrorKind.InvalidData,
                         $"The staged message '{stagedPath}' in '{Location}' is not the message that was staged (SHA-256 {hash}, expected {sha256}).", Location + "/" + stagedPath);
-                return new StagedCopy(tmp, temporary: true);
+                return tmp;
             }
             catch
             {
@@ -260,6 +326,13 @@ namespace ChatterConnector.Engine.Staging
 
         public void Dispose()
         {
+            lock (_downloads)
+            {
+                foreach (var d in _downloads.Values)
+                    if (d.File.Status == TaskStatus.RanToCompletion) StagingFiles.TryDelete(d.File.Result);
+                _downloads.Clear();
+                _idle.Clear();
+            }
             try { if (Directory.Exists(_spool) && !Directory.EnumerateFileSystemEntries(_spool).Any()) Directory.Delete(_spool); }
             catch (IOException) { }
             catch (UnauthorizedAccessException) { }

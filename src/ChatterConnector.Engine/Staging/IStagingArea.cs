@@ -42,22 +42,22 @@ namespace ChatterConnector.Engine.Staging
         int RemoveExpired(DateTimeOffset stagedBefore, Func<string, bool> isDone, CancellationToken cancellationToken);
     }
 
-    /// <summary>A staged message as a local file, for one delivery; disposing removes a downloaded copy.</summary>
+    /// <summary>A staged message as a local file, for one delivery; disposing it tells the staging area the delivery is done with it.</summary>
     public sealed class StagedCopy : IDisposable
     {
-        private readonly bool _temporary;
+        private Action? _release;
 
-        public StagedCopy(string path, bool temporary)
+        public StagedCopy(string path, Action? release = null)
         {
             Path = path;
-            _temporary = temporary;
+            _release = release;
         }
 
         public string Path { get; }
 
         public void Dispose()
         {
-            if (_temporary) StagingFiles.TryDelete(Path);
+            System.Threading.Interlocked.Exchange(ref _release, null)?.Invoke();
         }
     }
 

@@ -93,7 +93,7 @@ namespace ChatterConnector.Engine.Staging
             if (!File.Exists(stagedPath))
                 throw new ChatterException("ChatterImport.StagedMessageMissing", ChatterErrorKind.ObjectNotFound,
                     $"The staged message '{stagedPath}' is missing; restore the staging folder.", stagedPath);
-            return Task.FromResult(new StagedCopy(stagedPath, temporary: false));
+            return Task.FromResult(new StagedCopy(stagedPath));
         }
 
         /// <summary>Local staging keeps every message: files named by content may be shared by items, and the folder is the admin's.</summary>
