@@ -18,7 +18,7 @@ public class CmdletApiTests
         return dir!.FullName;
     }
 
-    private static (int Exit, string Out, string Err) Shell(string command)
+    internal static (int Exit, string Out, string Err) Shell(string command)
     {
         var root = RepoRoot();
         var config = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
@@ -35,7 +35,7 @@ public class CmdletApiTests
         return (p.ExitCode, stdout.Result, stderr.Result);
     }
 
-    private static string Secure(string name, string value) =>
+    internal static string Secure(string name, string value) =>
         $"${name} = [System.Security.SecureString]::new(); '{value}'.ToCharArray() | ForEach-Object {{ ${name}.AppendChar($_) }}; ";
 
     [Fact]

@@ -61,8 +61,7 @@ namespace ChatterConnector.Engine.Import
 
         private string Name => _connector.Name;
 
-        public static string DefaultStagingPath(string storePath, string connectorName) =>
-            Path.Combine(storePath, "staging", SourceFactory.SafeName(connectorName));
+        public static string DefaultStagingPath(string storePath, string connectorName) => StagingFactory.DefaultStagingPath(storePath, connectorName);
 
         private IChatterSource Source(IImportObserver observer, CancellationToken ct) =>
             SourceFactory.Create(_connector, _store.StorePath, observer.OnWarning, _clientOptions, ct);
@@ -183,8 +182,9 @@ namespace ChatterConnector.Engine.Import
         private void Execute(IChatterSource source, ChatterImportRun run, IImportObserver observer, CancellationToken ct)
         {
             using var target = TargetFactory.Create(_connector, _store.StorePath, _graphOptions);
-            var staging = new LocalStaging(string.IsNullOrEmpty(_connector.StagingPath) ? DefaultStagingPath(_store.StorePath, Name) : _connector.StagingPath!);
-            staging.CleanTemporaryFiles();
+            using var staging = StagingFactory.Create(_connector, _store.StorePath, _graphOptions);
+            // A staging area that cannot be written fails the run before anything is read: no delivery could read it either.
+            staging.Prepare(ct);
 
             observer.OnProgress(new ImportProgress("Reading", "Reading users and groups from " + source.Location, 0, 0));
             var dir = source.ReadDirectory();
@@ -203,9 +203,12 @@ namespace ChatterConnector.Engine.Import
             Remap(mapper, run, ct);
 
             // 4. Deliver everything open: new, retried after a failure, or in flight when a run was killed.
-            Deliver(target, run, observer, ct);
+            Deliver(target, staging, run, observer, ct);
 
-            // 5. Move each object's watermark past what this run fully recorded.
+            // 5. Staged messages kept longer than the retention whose deliveries are all done.
+            RemoveExpired(staging, observer, ct);
+
+            // 6. Move each object's watermark past what this run fully recorded.
             using (var tx = _store.Begin())
             {
                 foreach (var kv in newest)
@@ -244,7 +247,7 @@ namespace ChatterConnector.Engine.Import
             tx.Commit();
         }
 
-        private void StageNewItems(IChatterSource source, SourceDirectory dir, SourceWatermarks watermarks, UserMapper mapper, LocalStaging staging,
+        private void StageNewItems(IChatterSource source, SourceDirectory dir, SourceWatermarks watermarks, UserMapper mapper, IStagingArea staging,
             ChatterImportRun run, IImportObserver observer, Dictionary<string, (DateTimeOffset Modstamp, string RowId)> newest, HashSet<string> failedObjects, CancellationToken ct)
         {
             // Conversion is pure and staging writes each message to a file of its own, so a window of
@@ -276,7 +279,7 @@ namespace ChatterConnector.Engine.Import
             StageWindow(window, mapper, staging, run, observer, failedObjects, ct);
         }
 
-        private void StageWindow(List<(SourceRecord Record, StagedItem? Staged, Exception? Error)> window, UserMapper mapper, LocalStaging staging,
+        private void StageWindow(List<(SourceRecord Record, StagedItem? Staged, Exception? Error)> window, UserMapper mapper, IStagingArea staging,
             ChatterImportRun run, IImportObserver observer, HashSet<string> failedObjects, CancellationToken ct)
         {
             if (window.Count == 0) return;
@@ -287,7 +290,7 @@ namespace ChatterConnector.Engine.Import
                 try
                 {
                     var message = _converter.Convert(item);
-                    var file = staging.Stage(message);
+                    var file = staging.Stage(message, item, ct);
                     window[i] = (window[i].Record, new StagedItem
                     {
                         ItemKey = item.Key, ItemId = item.Id, ThreadId = item.ThreadId, ItemType = item.ItemType, AuthorId = item.AuthorId,
@@ -295,14 +298,14 @@ namespace ChatterConnector.Engine.Import
                         PartialReason = message.IsPartial ? string.Join(" ", message.Warnings) : null,
                     }, null);
                 }
-                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is FormatException || ex is ArgumentException)
+                catch (Exception ex) when (ex is ChatterException || ex is IOException || ex is UnauthorizedAccessException || ex is FormatException || ex is ArgumentException)
                 {
                     window[i] = (window[i].Record, null, ex);
                 }
             });
 
             using var tx = _store.Begin();
-            var failures = new List<ChatterLogEntry>();
+            var failures = new List<(string ErrorId, ChatterLogEntry Entry)>();
             foreach (var (rec, staged, error) in window)
             {
                 var item = rec.Item!;
@@ -311,8 +314,9 @@ namespace ChatterConnector.Engine.Import
                 {
                     failedObjects.Add(rec.Object);
                     run.Failed++;
-                    failures.Add(Log(run, item.Key, item.Id, item.ItemType, item.AuthorId, null, DeliveryStatus.Failed,
-                        "The item could not be converted or staged: " + error!.Message, null, 0, null));
+                    // Its object's watermark stays put, so the next run stages it again.
+                    failures.Add(((error as ChatterException)?.ErrorId ?? "ChatterImport.StagingFailed", Log(run, item.Key, item.Id, item.ItemType, item.AuthorId, null, DeliveryStatus.Failed,
+                        "The item could not be converted or staged: " + error!.Message, null, 0, null)));
                     continue;
                 }
                 _store.AddItem(Name, staged);
@@ -320,7 +324,7 @@ namespace ChatterConnector.Engine.Import
                     AddDelivery(staged.ItemKey, staged.ItemId, staged.ItemType, p.Id, mapper, run);
             }
             tx.Commit();
-            foreach (var f in failures) observer.OnFailure("ChatterImport.StagingFailed", f);
+            foreach (var (id, entry) in failures) observer.OnFailure(id, entry);
             observer.OnProgress(new ImportProgress("Converting", $"Converted and staged {run.ItemsAvailable} items", run.ItemsAvailable, 0));
         }
 
@@ -366,7 +370,21 @@ namespace ChatterConnector.Engine.Import
             }
         }
 
-        private void Deliver(IMessageTarget target, ChatterImportRun run, IImportObserver observer, CancellationToken ct)
+        private void RemoveExpired(IStagingArea staging, IImportObserver observer, CancellationToken ct)
+        {
+            try
+            {
+                var removed = staging.RemoveExpired(_clock() - _connector.StagingRetention, key => !_store.HasOpenDeliveries(Name, key), ct);
+                if (removed > 0) observer.OnProgress(new ImportProgress("Cleaning", $"Removed {removed} staged message(s) older than {_connector.StagingRetention.TotalDays:0.##} days", removed, removed));
+            }
+            catch (ChatterException ex)
+            {
+                // Nothing is lost when old messages stay staged: the next run tries again.
+                observer.OnWarning($"Staged messages older than the retention were not removed from '{staging.Location}': {ex.Message}");
+            }
+        }
+
+        private void Deliver(IMessageTarget target, IStagingArea staging, ChatterImportRun run, IImportObserver observer, CancellationToken ct)
         {
             // A run stopped while delivering may have left half-written files or sessions: tidy them first.
             target.Recover(_store.MailboxesInFlight(Name), ct);
@@ -420,7 +438,7 @@ namespace ChatterConnector.Engine.Import
                         try
                         {
                             if (Volatile.Read(ref fatal) != null) return;   // left in flight: looked up next run
-                            results[i] = await DeliverOneAsync(target, run.RunId, batch[i], staged[i], checkFirst[i], ct).ConfigureAwait(false);
+                            results[i] = await DeliverOneAsync(target, staging, run.RunId, batch[i], staged[i], checkFirst[i], ct).ConfigureAwait(false);
                         }
                         catch (ChatterException ex) when (ex.Kind == ChatterErrorKind.AuthenticationError)
                         {
@@ -471,7 +489,7 @@ namespace ChatterConnector.Engine.Import
         }
 
         /// <summary>One delivery, on any thread: touches only its own record.</summary>
-        private async Task<(DeliveryRecord, ChatterLogEntry, string?)> DeliverOneAsync(IMessageTarget target, string runId, DeliveryRecord d, StagedItem? item, bool checkFirst, CancellationToken ct)
+        private async Task<(DeliveryRecord, ChatterLogEntry, string?)> DeliverOneAsync(IMessageTarget target, IStagingArea staging, string runId, DeliveryRecord d, StagedItem? item, bool checkFirst, CancellationToken ct)
         {
             d.Attempts++;
             string? errorId = null;
@@ -481,17 +499,13 @@ namespace ChatterConnector.Engine.Import
                 d.Reason = "The ledger has no staged message for this item.";
                 errorId = "ChatterImport.StagedMessageMissing";
             }
-            else if (!File.Exists(item.StagedPath))
-            {
-                d.Status = DeliveryStatus.Failed;
-                d.Reason = $"The staged message '{item.StagedPath}' is missing; restore the staging folder.";
-                errorId = "ChatterImport.StagedMessageMissing";
-            }
             else
             {
                 try
                 {
-                    var message = new OutgoingMessage { ItemKey = item.ItemKey, ItemType = item.ItemType, MessageId = item.MessageId, StagedPath = item.StagedPath, Size = item.Size };
+                    // Local staging hands over the staged file itself; blob staging a download kept for this delivery.
+                    using var copy = await staging.FetchAsync(item.StagedPath, item.Sha256, ct).ConfigureAwait(false);
+                    var message = new OutgoingMessage { ItemKey = item.ItemKey, ItemType = item.ItemType, MessageId = item.MessageId, StagedPath = copy.Path, Size = item.Size };
                     var result = await target.DeliverAsync(d.Mailbox!, message, checkFirst, ct).ConfigureAwait(false);
                     if (result.Outcome == DeliveryOutcome.AlreadyPresent)
                     {
@@ -505,6 +519,12 @@ namespace ChatterConnector.Engine.Import
                         d.Reason = partial.Length > 0 ? partial : null;
                     }
                     d.Size = item.Size;
+                }
+                catch (ChatterException ex) when (ex.ErrorId == "ChatterImport.StagedMessageMissing")
+                {
+                    d.Status = DeliveryStatus.Failed;
+                    d.Reason = ex.Message;
+                    errorId = ex.ErrorId;
                 }
                 catch (ChatterException ex) when (ex.Kind != ChatterErrorKind.AuthenticationError)
                 {

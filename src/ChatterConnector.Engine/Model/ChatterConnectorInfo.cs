@@ -27,6 +27,15 @@ namespace ChatterConnector.Engine.Model
         public string Source => SourcePath ?? (Salesforce != null ? Salesforce.LoginUrl + " (" + Salesforce.AuthFlow + ")" : "");
         /// <summary>Where converted messages are staged (one .eml per message). Default: under the store.</summary>
         public string? StagingPath { get; set; }
+
+        /// <summary>An Azure Blob container to stage messages in instead of <see cref="StagingPath"/>; null for local staging.</summary>
+        public BlobStagingSettings? BlobStaging { get; set; }
+
+        /// <summary>Where messages are staged: the container's URL, or the local folder (empty for the default under the store).</summary>
+        public string Staging => BlobStaging != null ? BlobStaging.Location : StagingPath ?? "";
+
+        /// <summary>How long a staged blob is kept after every delivery of its message is done (blob staging; default 7 days).</summary>
+        public TimeSpan StagingRetention { get; set; } = DefaultStagingRetention;
         /// <summary>The root of the Maildir target: one Maildir per mailbox below it; null when the connector delivers through Microsoft Graph.</summary>
         public string? MaildirPath { get; set; }
 
@@ -66,6 +75,7 @@ namespace ChatterConnector.Engine.Model
         public string StorePath { get; set; } = "";
 
         public const string DefaultFolderName = "Salesforce Chatter";
+        public static readonly TimeSpan DefaultStagingRetention = TimeSpan.FromDays(7);
         public const string DefaultInstanceUrl = "https://login.salesforce.com";
 
         public bool IsDue(DateTimeOffset now) => !Suspended && (NextRunTime ?? now) <= now;

@@ -1,13 +1,16 @@
 using System;
 using System.IO;
-using System.Security.Cryptography;
+using System.Threading;
+using System.Threading.Tasks;
 using ChatterConnector.Engine.Conversion;
+using ChatterConnector.Engine.Model;
 
 namespace ChatterConnector.Engine.Staging
 {
     /// <summary>What staging holds for one message.</summary>
     public sealed class StagedMessage
     {
+        /// <summary>Where the message is: a file path (local staging) or a blob name (blob staging).</summary>
         public string Path { get; set; } = "";
         public string Sha256 { get; set; } = "";
         public long Size { get; set; }
@@ -18,7 +21,7 @@ namespace ChatterConnector.Engine.Staging
     /// a temporary file and renamed into place, so a reader never sees half a message and staging
     /// the same message twice leaves one file.
     /// </summary>
-    public sealed class LocalStaging
+    public sealed class LocalStaging : IStagingArea
     {
         private readonly string _root;
 
@@ -29,27 +32,16 @@ namespace ChatterConnector.Engine.Staging
 
         public string Root => _root;
 
+        public string Location => _root;
+
         public StagedMessage Stage(ChatterMessage message)
         {
             var tmpDir = Path.Combine(_root, "tmp");
             Directory.CreateDirectory(tmpDir);
             var tmp = Path.Combine(tmpDir, Guid.NewGuid().ToString("N") + ".tmp");
-            string hash;
-            long size;
             try
             {
-                using (var sha = SHA256.Create())
-                using (var file = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920))
-                {
-                    using (var hashing = new CryptoStream(file, sha, CryptoStreamMode.Write))
-                    {
-                        message.WriteTo(hashing);
-                        hashing.FlushFinalBlock();
-                        size = file.Length;
-                    }
-                    hash = ToHex(sha.Hash!);
-                }
-                message.SetMeasured(size, hash);
+                var (hash, size) = StagingFiles.WriteHashed(message, tmp);
                 var final = PathFor(hash);
                 Directory.CreateDirectory(Path.GetDirectoryName(final)!);
                 if (File.Exists(final)) File.Delete(tmp);
@@ -58,10 +50,12 @@ namespace ChatterConnector.Engine.Staging
             }
             catch
             {
-                TryDelete(tmp);
+                StagingFiles.TryDelete(tmp);
                 throw;
             }
         }
+
+        StagedMessage IStagingArea.Stage(ChatterMessage message, ChatterItem item, CancellationToken cancellationToken) => Stage(message);
 
         public string PathFor(string sha256) => Path.Combine(_root, sha256.Substring(0, 2), sha256 + ".eml");
 
@@ -70,23 +64,41 @@ namespace ChatterConnector.Engine.Staging
         {
             var tmpDir = Path.Combine(_root, "tmp");
             if (!Directory.Exists(tmpDir)) return;
-            foreach (var f in Directory.EnumerateFiles(tmpDir, "*.tmp")) TryDelete(f);
+            foreach (var f in Directory.EnumerateFiles(tmpDir, "*.tmp")) StagingFiles.TryDelete(f);
         }
 
-        private static void TryDelete(string path)
-        {
-            try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        }
+        void IStagingArea.Prepare(CancellationToken cancellationToken) => CleanTemporaryFiles();
 
-        internal static string ToHex(byte[] bytes)
+        /// <summary>Probes that a file can be created in the folder, or, when it does not exist yet, in the nearest folder above it that does (creating nothing).</summary>
+        public string Check(CancellationToken cancellationToken) => Writable(_root);
+
+        public static string Writable(string folder)
         {
-            var c = new char[bytes.Length * 2];
-            for (var i = 0; i < bytes.Length; i++)
+            if (folder.Length == 0) throw new IOException("No folder is set.");
+            var existing = folder;
+            while (!Directory.Exists(existing))
             {
-                c[2 * i] = "0123456789abcdef"[bytes[i] >> 4];
-                c[2 * i + 1] = "0123456789abcdef"[bytes[i] & 15];
+                if (File.Exists(existing)) throw new IOException($"'{existing}' is a file, so '{folder}' cannot be created.");
+                existing = Path.GetDirectoryName(existing) ?? throw new IOException($"No part of '{folder}' exists.");
             }
-            return new string(c);
+            var probe = Path.Combine(existing, ".chatterconnector-probe-" + Guid.NewGuid().ToString("N"));
+            File.WriteAllText(probe, "probe");
+            File.Delete(probe);
+            return existing == folder ? $"'{folder}' can be written." : $"'{folder}' does not exist yet; it can be created in '{existing}'.";
         }
+
+        /// <summary>The staged file itself: targets read it (the Maildir target hard-links it) and nothing is copied.</summary>
+        public Task<StagedCopy> FetchAsync(string stagedPath, string sha256, CancellationToken cancellationToken)
+        {
+            if (!File.Exists(stagedPath))
+                throw new ChatterException("ChatterImport.StagedMessageMissing", ChatterErrorKind.ObjectNotFound,
+                    $"The staged message '{stagedPath}' is missing; restore the staging folder.", stagedPath);
+            return Task.FromResult(new StagedCopy(stagedPath));
+        }
+
+        /// <summary>Local staging keeps every message: files named by content may be shared by items, and the folder is the admin's.</summary>
+        public int RemoveExpired(DateTimeOffset stagedBefore, Func<string, bool> isDone, CancellationToken cancellationToken) => 0;
+
+        public void Dispose() { }
     }
 }

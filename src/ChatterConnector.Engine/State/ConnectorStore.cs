@@ -204,6 +204,7 @@ PRAGMA user_version = 1;");
             public StoredDefinition(ChatterConnectorInfo c)
             {
                 Name = c.Name; SourcePath = c.SourcePath; Salesforce = c.Salesforce; Graph = c.Graph; StagingPath = c.StagingPath; MaildirPath = c.MaildirPath;
+                BlobStaging = c.BlobStaging; StagingRetention = c.StagingRetention;
                 FolderName = c.FolderName; AcceptedDomain = c.AcceptedDomain; Schedule = c.Schedule; Suspended = c.Suspended;
                 InstanceUrl = c.InstanceUrl; AutomaticMapping = c.AutomaticMapping; DefaultMailbox = c.DefaultMailbox;
                 MappingFile = c.MappingFile; MappingRules = c.MappingRules; Created = c.Created; Modified = c.Modified;
@@ -213,6 +214,9 @@ PRAGMA user_version = 1;");
             public SalesforceSettings? Salesforce { get; set; }
             public GraphSettings? Graph { get; set; }
             public string? StagingPath { get; set; }
+            public BlobStagingSettings? BlobStaging { get; set; }
+            /// <summary>Null in definitions stored before blob staging: the default then.</summary>
+            public TimeSpan? StagingRetention { get; set; }
             public string? MaildirPath { get; set; }
             public string FolderName { get; set; } = ChatterConnectorInfo.DefaultFolderName;
             public string[] AcceptedDomain { get; set; } = new string[0];
@@ -229,6 +233,7 @@ PRAGMA user_version = 1;");
             public ChatterConnectorInfo ToConnector() => new ChatterConnectorInfo
             {
                 Name = Name, SourcePath = SourcePath, Salesforce = Salesforce, Graph = Graph, StagingPath = StagingPath, MaildirPath = MaildirPath, FolderName = FolderName,
+                BlobStaging = BlobStaging, StagingRetention = StagingRetention ?? ChatterConnectorInfo.DefaultStagingRetention,
                 AcceptedDomain = AcceptedDomain ?? new string[0], Schedule = Schedule, Suspended = Suspended, InstanceUrl = InstanceUrl,
                 AutomaticMapping = AutomaticMapping, DefaultMailbox = DefaultMailbox, MappingFile = MappingFile,
                 MappingRules = MappingRules ?? new List<UserMappingRule>(), Created = Created, Modified = Modified,
@@ -359,6 +364,11 @@ PRAGMA user_version = 1;");
             while (r.Read()) list.Add(r.GetString(0));
             return list;
         }
+
+        /// <summary>True while some delivery of the item may still need its staged message (pending, in flight, failed or unmapped).</summary>
+        public bool HasOpenDeliveries(string connector, string itemKey) =>
+            Scalar("SELECT 1 FROM deliveries WHERE connector = $c AND item_key = $k AND status IN ('Pending','InFlight','Failed','Unmapped') LIMIT 1",
+                ("$c", connector), ("$k", itemKey)) != null;
 
         public long CountDeliveries(string connector, DeliveryStatus status) =>
             Convert.ToInt64(Scalar("SELECT COUNT(*) FROM deliveries WHERE connector = $c AND status = $s", ("$c", connector), ("$s", status.ToString())), CultureInfo.InvariantCulture);

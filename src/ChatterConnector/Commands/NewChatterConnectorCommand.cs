@@ -146,6 +146,15 @@ namespace ChatterConnector.Commands
         [ValidateNotNullOrEmpty]
         public string? StagingPath { get; set; }
 
+        // ---- blob staging (instead of -StagingPath) ----
+
+        /// <summary>An Azure Blob container's URL, reached with the Graph app's credential or DefaultAzureCredential.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)] [ValidateNotNullOrEmpty] public string? StagingContainerUri { get; set; }
+        [Parameter] public SecureString? StagingConnectionString { get; set; }
+        [Parameter(ValueFromPipelineByPropertyName = true)] [ValidateNotNullOrEmpty] public string? StagingContainerName { get; set; }
+        [Parameter] public SecureString? StagingSasUri { get; set; }
+        [Parameter(ValueFromPipelineByPropertyName = true)] public TimeSpan StagingRetention { get; set; } = ChatterConnectorInfo.DefaultStagingRetention;
+
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
         public string FolderName { get; set; } = ChatterConnectorInfo.DefaultFolderName;
@@ -177,6 +186,11 @@ namespace ChatterConnector.Commands
                     FolderName = FolderName, AcceptedDomain = domains, Schedule = Schedule, InstanceUrl = url, Created = now, Modified = now,
                 };
                 var graph = GraphTargetSettings.Validate(this);
+                var blob = new BlobStagingParameters(StagingContainerUri, StagingConnectionString, StagingContainerName, StagingSasUri);
+                blob.Validate(StagingPath);
+                if (StagingContainerName != null && !blob.NamesContainer)
+                    throw new ChatterException("ChatterStaging.ContainerNameNotApplicable", ChatterErrorKind.InvalidArgument, "-StagingContainerName goes with -StagingConnectionString.", StagingContainerName);
+                connector.StagingRetention = BlobStagingParameters.ValidateRetention(StagingRetention);
                 var api = ParameterSetName != ExportFolder;
                 if (api)
                 {
@@ -190,6 +204,7 @@ namespace ChatterConnector.Commands
                 // Secrets are protected only now: -WhatIf must not create the store's key.
                 if (api) connector.Salesforce = SalesforceSettingsFrom(SecretProtector.ForStore(store.StorePath));
                 if (graph) connector.Graph = GraphTargetSettings.Create(this, SecretProtector.ForStore(store.StorePath));
+                if (blob.NamesContainer) connector.BlobStaging = blob.Create(SecretProtector.ForStore(store.StorePath));
                 if (connector.SourcePath != null && !Directory.Exists(connector.SourcePath))
                     WriteWarning($"The source folder '{connector.SourcePath}' does not exist yet; Start-ChatterImport will fail until it does.");
                 store.AddConnector(connector);

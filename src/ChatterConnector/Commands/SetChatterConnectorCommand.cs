@@ -16,6 +16,11 @@ namespace ChatterConnector.Commands
         [Parameter] [ValidateNotNullOrEmpty] public string? SourcePath { get; set; }
         [Parameter] [ValidateNotNullOrEmpty] public string? MaildirPath { get; set; }
         [Parameter] [ValidateNotNullOrEmpty] public string? StagingPath { get; set; }
+        [Parameter] [ValidateNotNullOrEmpty] public string? StagingContainerUri { get; set; }
+        [Parameter] public SecureString? StagingConnectionString { get; set; }
+        [Parameter] [ValidateNotNullOrEmpty] public string? StagingContainerName { get; set; }
+        [Parameter] public SecureString? StagingSasUri { get; set; }
+        [Parameter] public TimeSpan? StagingRetention { get; set; }
         [Parameter] [ValidateNotNullOrEmpty] public string? FolderName { get; set; }
         [Parameter] [AllowEmptyCollection] public string[]? AcceptedDomain { get; set; }
         [Parameter] public TimeSpan? Schedule { get; set; }
@@ -105,8 +110,16 @@ namespace ChatterConnector.Commands
                 if (InstanceUrl != null) c.InstanceUrl = ConnectorSettings.ValidateInstanceUrl(InstanceUrl);
                 if (SourcePath != null) c.SourcePath = ResolvePath(SourcePath);
                 if (MaildirPath != null) c.MaildirPath = ResolvePath(MaildirPath);
-                if (StagingPath != null) c.StagingPath = ResolvePath(StagingPath);
+                if (StagingPath != null) { c.StagingPath = ResolvePath(StagingPath); c.BlobStaging = null; }
+                // A new connection string alone (a rotated key) keeps the container it staged in.
+                var containerName = StagingContainerName ?? (StagingConnectionString != null && c.BlobStaging?.ConnectionString != null ? c.BlobStaging.ContainerName : null);
+                var blob = new BlobStagingParameters(StagingContainerUri, StagingConnectionString, containerName, StagingSasUri);
+                blob.Validate(StagingPath);
+                if (StagingContainerName != null && !blob.NamesContainer) BlobStagingParameters.Rename(c.BlobStaging, StagingContainerName, c.Name);
+                if (StagingRetention != null) c.StagingRetention = BlobStagingParameters.ValidateRetention(StagingRetention.Value);
                 if (!ShouldProcess($"Connector '{c.Name}'", "Set")) return;
+                // A new container replaces the one before (and local staging): its messages stay where they are.
+                if (blob.NamesContainer) { c.BlobStaging = blob.Create(SecretProtector.ForStore(Store().StorePath)); c.StagingPath = null; }
                 if (c.Graph != null)
                 {
                     var secrets = SecretProtector.ForStore(Store().StorePath);

@@ -6,6 +6,7 @@ using ChatterConnector.Engine.Import;
 using ChatterConnector.Engine.Model;
 using ChatterConnector.Engine.Sources;
 using ChatterConnector.Engine.Sources.Salesforce;
+using ChatterConnector.Engine.Staging;
 using ChatterConnector.Engine.Targets;
 using ChatterConnector.Engine.Targets.Graph;
 
@@ -51,8 +52,7 @@ namespace ChatterConnector.Commands
                         return $"The export can be read: {dir.Users.Count} users, {dir.GroupNames.Count} groups.";
                     }));
                 }
-                var staging = string.IsNullOrEmpty(c.StagingPath) ? ImportPipeline.DefaultStagingPath(Store().StorePath, c.Name) : c.StagingPath!;
-                WriteObject(Check(c, "Staging", staging, () => Writable(staging)));
+                WriteObject(CheckStaging(c));
                 if (c.Graph != null)
                 {
                     using var graph = (GraphTarget)TargetFactory.Create(c, Store().StorePath);
@@ -61,12 +61,12 @@ namespace ChatterConnector.Commands
                 }
                 else
                 {
-                    WriteObject(Check(c, "Target", c.MaildirPath ?? "", () => Writable(c.MaildirPath ?? "")));
+                    WriteObject(Check(c, "Target", c.MaildirPath ?? "", () => LocalStaging.Writable(c.MaildirPath ?? "")));
                 }
             });
         }
 
-        private static ChatterConnectorTestResult Check(ChatterConnectorInfo c, string check, string target, Func<string> probe)
+        private static ChatterConnectorTestResult Check(ChatterConnectorInfo c, string check, string target, Func<string> probe, bool rethrow = false)
         {
             var result = new ChatterConnectorTestResult { ConnectorName = c.Name, Check = check, Target = target };
             try
@@ -74,26 +74,30 @@ namespace ChatterConnector.Commands
                 result.Message = probe();
                 result.Succeeded = true;
             }
-            catch (ChatterException ex) { result.Message = ex.ErrorId + ": " + ex.Message; }
+            catch (ChatterException ex) when (!rethrow) { result.Message = ex.ErrorId + ": " + ex.Message; }
             catch (IOException ex) { result.Message = ex.Message; }
             catch (UnauthorizedAccessException ex) { result.Message = ex.Message; }
             return result;
         }
 
-        /// <summary>Probes that a file can be created in the folder, or, when it does not exist yet, in the nearest folder above it that does (creating nothing).</summary>
-        private static string Writable(string folder)
+        /// <summary>
+        /// The staging check: a probe blob written (and removed) in the container, or a probe file in
+        /// the folder. A failure is also an error record with its own id and the container as target,
+        /// so a runbook's -ErrorAction Stop catches it.
+        /// </summary>
+        private ChatterConnectorTestResult CheckStaging(ChatterConnectorInfo c)
         {
-            if (folder.Length == 0) throw new IOException("No folder is set.");
-            var existing = folder;
-            while (!Directory.Exists(existing))
+            var location = c.BlobStaging?.Location ?? (string.IsNullOrEmpty(c.StagingPath) ? ImportPipeline.DefaultStagingPath(Store().StorePath, c.Name) : c.StagingPath!);
+            try
             {
-                if (File.Exists(existing)) throw new IOException($"'{existing}' is a file, so '{folder}' cannot be created.");
-                existing = Path.GetDirectoryName(existing) ?? throw new IOException($"No part of '{folder}' exists.");
+                using var staging = StagingFactory.Create(c, Store().StorePath);
+                return Check(c, "Staging", location, () => staging.Check(CancellationToken), rethrow: true);
             }
-            var probe = Path.Combine(existing, ".chatterconnector-probe-" + Guid.NewGuid().ToString("N"));
-            File.WriteAllText(probe, "probe");
-            File.Delete(probe);
-            return existing == folder ? $"'{folder}' can be written." : $"'{folder}' does not exist yet; it can be created in '{existing}'.";
+            catch (ChatterException ex)
+            {
+                WriteError(ToErrorRecord(ex));
+                return new ChatterConnectorTestResult { ConnectorName = c.Name, Check = "Staging", Target = location, Message = ex.ErrorId + ": " + ex.Message };
+            }
         }
     }
 }
