@@ -14,7 +14,15 @@ using Xunit.Abstractions;
 
 namespace ChatterConnector.IntegrationTests;
 
+/// <summary>Tests that measure this process's memory run alone, after the others: a test running beside them would count their allocations.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class AloneCollection
+{
+    public const string Name = "Alone (measures memory)";
+}
+
 /// <summary>Staging in an Azure Blob container (Azurite): streamed round trips, idempotent uploads, retention, and clear errors.</summary>
+[Collection(AloneCollection.Name)]
 public class BlobStagingTests : IClassFixture<AzuriteFixture>
 {
     private readonly AzuriteFixture _azurite;
