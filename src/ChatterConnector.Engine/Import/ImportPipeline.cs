@@ -1,8 +1,11 @@
 using System;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using System.Runtime.ExceptionServices;
 using System.Threading;
 using System.Threading.Tasks;
 using ChatterConnector.Engine.Conversion;
@@ -60,6 +63,9 @@ namespace ChatterConnector.Engine.Import
         }
 
         private string Name => _connector.Name;
+
+        /// <summary>Tests: the target to deliver to instead of the connector's (disposed by the run).</summary>
+        internal IMessageTarget? TargetOverride { get; set; }
 
         public static string DefaultStagingPath(string storePath, string connectorName) => StagingFactory.DefaultStagingPath(storePath, connectorName);
 
@@ -181,7 +187,7 @@ namespace ChatterConnector.Engine.Import
 
         private void Execute(IChatterSource source, ChatterImportRun run, IImportObserver observer, CancellationToken ct)
         {
-            using var target = TargetFactory.Create(_connector, _store.StorePath, _graphOptions);
+            using var target = TargetOverride ?? TargetFactory.Create(_connector, _store.StorePath, _graphOptions);
             using var staging = StagingFactory.Create(_connector, _store.StorePath, _graphOptions);
             // A staging area that cannot be written fails the run before anything is read: no delivery could read it either.
             staging.Prepare(ct);
@@ -384,36 +390,44 @@ namespace ChatterConnector.Engine.Import
             }
         }
 
+        /// <summary>
+        /// Delivers every open (item, recipient) of the ledger, streaming: up to the target's
+        /// parallelism at once, the next delivery starting as soon as one ends. The ledger is read and
+        /// marked in flight a chunk ahead (so a run killed mid-way looks each of those messages up
+        /// before delivering it again), and outcomes are written back in chunks. Every ledger access
+        /// stays on this thread; the deliveries themselves run on the thread pool.
+        /// </summary>
         private void Deliver(IMessageTarget target, IStagingArea staging, ChatterImportRun run, IImportObserver observer, CancellationToken ct)
         {
             // A run stopped while delivering may have left half-written files or sessions: tidy them first.
             target.Recover(_store.MailboxesInFlight(Name), ct);
             long total = OpenStatuses.Sum(s => _store.CountDeliveries(Name, s));
-            long done = 0;
-            long after = 0;
-            var items = new Dictionary<string, StagedItem?>(StringComparer.Ordinal);
-            var options = new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = Math.Max(1, target.MaxParallelism) };
-            // Each batch ends with one ledger write; a batch several times the parallelism keeps every
-            // slot busy instead of waiting on the batch's slowest delivery.
-            var batchSize = Math.Max(BatchSize, options.MaxDegreeOfParallelism * 8);
             observer.OnProgress(new ImportProgress("Delivering", $"Delivering {total} messages", 0, total));
-            while (true)
-            {
-                ct.ThrowIfCancellationRequested();
-                var batch = _store.GetDeliveries(Name, OpenStatuses, after, batchSize);
-                if (batch.Count == 0) break;
-                after = batch[batch.Count - 1].Row;
 
-                // Mark the batch in flight first: a run killed during the deliveries finds them in
-                // flight next time and looks for each message before delivering it again.
-                var checkFirst = new bool[batch.Count];
-                var staged = new StagedItem?[batch.Count];
+            int window = Math.Max(1, target.MaxParallelism);
+            int chunk = Math.Max(BatchSize, window * 4);
+            var items = new Dictionary<string, StagedItem?>(StringComparer.Ordinal);
+            var queued = new Queue<(DeliveryRecord Delivery, StagedItem? Item, bool CheckFirst)>();
+            var completed = new ConcurrentQueue<(DeliveryRecord Delivery, ChatterLogEntry Entry, string? ErrorId)?>();
+            var results = new List<(DeliveryRecord Delivery, ChatterLogEntry Entry, string? ErrorId)>();
+            ChatterException? fatal = null;
+            ExceptionDispatchInfo? unexpected = null;
+            long after = 0, done = 0;
+            int running = 0;
+            bool exhausted = false;
+            var sinceWrite = Stopwatch.StartNew();
+
+            // Reads the next chunk of the ledger and marks it in flight before any of it is attempted.
+            bool Fetch()
+            {
+                var chunkRows = _store.GetDeliveries(Name, OpenStatuses, after, chunk);
+                if (chunkRows.Count == 0) return false;
+                after = chunkRows[chunkRows.Count - 1].Row;
                 using (var tx = _store.Begin())
                 {
-                    for (var i = 0; i < batch.Count; i++)
+                    foreach (var d in chunkRows)
                     {
-                        var d = batch[i];
-                        checkFirst[i] = d.Status != DeliveryStatus.Pending;
+                        bool checkFirst = d.Status != DeliveryStatus.Pending;
                         d.Status = DeliveryStatus.InFlight;
                         _store.UpdateDelivery(Name, d);
                         if (!items.TryGetValue(d.ItemKey, out var item))
@@ -421,59 +435,89 @@ namespace ChatterConnector.Engine.Import
                             if (items.Count > 10000) items.Clear();
                             items[d.ItemKey] = item = _store.GetItem(Name, d.ItemKey);
                         }
-                        staged[i] = item;
+                        queued.Enqueue((d, item, checkFirst));
                     }
                     tx.Commit();
                 }
+                return true;
+            }
 
-                var results = new (DeliveryRecord Delivery, ChatterLogEntry Entry, string? ErrorId)[batch.Count];
-                ChatterException? fatal = null;
-                // Deliveries run as tasks, at most the target's parallelism at once: a target that
-                // waits on the network holds no thread while it waits.
-                using (var slots = new SemaphoreSlim(options.MaxDegreeOfParallelism))
+            // One delivery; never faults: a delivery that ends without an outcome stays in flight and is looked up next run.
+            async Task<(DeliveryRecord, ChatterLogEntry, string?)?> Attempt((DeliveryRecord Delivery, StagedItem? Item, bool CheckFirst) next)
+            {
+                try
                 {
-                    async Task DeliverAt(int i)
-                    {
-                        await slots.WaitAsync(ct).ConfigureAwait(false);
-                        try
-                        {
-                            if (Volatile.Read(ref fatal) != null) return;   // left in flight: looked up next run
-                            results[i] = await DeliverOneAsync(target, staging, run.RunId, batch[i], staged[i], checkFirst[i], ct).ConfigureAwait(false);
-                        }
-                        catch (ChatterException ex) when (ex.Kind == ChatterErrorKind.AuthenticationError)
-                        {
-                            Interlocked.CompareExchange(ref fatal, ex, null);
-                        }
-                        finally
-                        {
-                            slots.Release();
-                        }
-                    }
-                    var tasks = new Task[batch.Count];
-                    for (var i = 0; i < batch.Count; i++) tasks[i] = DeliverAt(i);
-                    try { Task.WhenAll(tasks).GetAwaiter().GetResult(); }
-                    catch (OperationCanceledException) { /* recorded below; the run stops after the ledger write */ }
+                    return await DeliverOneAsync(target, staging, run.RunId, next.Delivery, next.Item, next.CheckFirst, ct).ConfigureAwait(false);
                 }
+                catch (ChatterException ex) when (ex.Kind == ChatterErrorKind.AuthenticationError)
+                {
+                    Interlocked.CompareExchange(ref fatal, ex, null);
+                }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+                catch (Exception ex)
+                {
+                    Interlocked.CompareExchange(ref unexpected, ExceptionDispatchInfo.Capture(ex), null);
+                }
+                return null;
+            }
 
+            void Write()
+            {
+                if (results.Count == 0) return;
                 using (var tx = _store.Begin())
                 {
                     foreach (var (d, entry, _) in results)
                     {
-                        if (d == null) continue;   // not attempted: stays in flight, looked up next run
                         Count(run, d);
                         _store.UpdateDelivery(Name, d);
                         _store.AppendLog(entry);
                     }
                     tx.Commit();
                 }
-                if (fatal != null) throw fatal;
-                ct.ThrowIfCancellationRequested();
-                foreach (var (d, entry, errorId) in results)
-                    if (d != null && errorId != null) observer.OnFailure(errorId, entry);
-
-                done += batch.Count;
+                foreach (var (_, entry, errorId) in results)
+                    if (errorId != null) observer.OnFailure(errorId, entry);
+                done += results.Count;
+                results.Clear();
+                sinceWrite.Restart();
                 observer.OnProgress(new ImportProgress("Delivering", $"Delivered {done} of {total} messages", done, total));
             }
+
+            using (var signal = new SemaphoreSlim(0))
+            {
+                while (true)
+                {
+                    bool stopping = Volatile.Read(ref fatal) != null || Volatile.Read(ref unexpected) != null || ct.IsCancellationRequested;
+                    if (!stopping && !exhausted && queued.Count < window) exhausted = !Fetch();
+                    while (!stopping && running < window && queued.Count > 0)
+                    {
+                        var next = queued.Dequeue();
+                        // A target that delivers one at a time runs here; others on the pool, so their
+                        // work before the first wait (reading the staged message) runs in parallel too.
+                        var task = window == 1 ? Attempt(next) : Task.Run(() => Attempt(next));
+                        running++;
+                        task.ContinueWith(t => { completed.Enqueue(t.Result); signal.Release(); }, CancellationToken.None,
+                            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                    }
+                    if (running == 0)
+                    {
+                        if (stopping || (exhausted && queued.Count == 0)) break;
+                        continue;
+                    }
+                    signal.Wait(); // not on ct: a delivery under way sees ct itself, and its outcome is still written
+                    do
+                    {
+                        completed.TryDequeue(out var outcome);
+                        running--;
+                        if (outcome != null) results.Add(outcome.Value);
+                    }
+                    while (signal.Wait(0));
+                    if (results.Count >= chunk || sinceWrite.Elapsed >= TimeSpan.FromSeconds(1)) Write();
+                }
+            }
+            Write();
+            unexpected?.Throw();
+            if (fatal != null) throw fatal;
+            ct.ThrowIfCancellationRequested();
         }
 
         private static void Count(ChatterImportRun run, DeliveryRecord d)
