@@ -40,7 +40,7 @@ namespace ChatterConnector.Engine.Import
         private const int BatchSize = 200;
         private static readonly DeliveryStatus[] OpenStatuses = { DeliveryStatus.Pending, DeliveryStatus.InFlight, DeliveryStatus.Failed };
 
-        private readonly ConnectorStore _store;
+        private readonly IConnectorStore _store;
         private readonly ChatterConnectorInfo _connector;
         private readonly MessageConverter _converter;
         private readonly Func<DateTimeOffset> _clock;
@@ -48,7 +48,7 @@ namespace ChatterConnector.Engine.Import
         private readonly SalesforceClientOptions? _clientOptions;
         private readonly GraphTargetOptions? _graphOptions;
 
-        public ImportPipeline(ConnectorStore store, ChatterConnectorInfo connector, MessageConverter? converter = null, Func<DateTimeOffset>? clock = null,
+        public ImportPipeline(IConnectorStore store, ChatterConnectorInfo connector, MessageConverter? converter = null, Func<DateTimeOffset>? clock = null,
             SalesforceClientOptions? clientOptions = null, GraphTargetOptions? graphOptions = null)
         {
             _clientOptions = clientOptions;
@@ -65,7 +65,7 @@ namespace ChatterConnector.Engine.Import
             Path.Combine(storePath, "staging", SourceFactory.SafeName(connectorName));
 
         private IChatterSource Source(IImportObserver observer, CancellationToken ct) =>
-            SourceFactory.Create(_connector, _store.StorePath, observer.OnWarning, _clientOptions, ct);
+            SourceFactory.Create(_connector, _store, observer.OnWarning, _clientOptions, ct);
 
         private static void Dispose(IChatterSource source) => (source as IDisposable)?.Dispose();
 
@@ -113,12 +113,25 @@ namespace ChatterConnector.Engine.Import
         /// </summary>
         public ChatterImportRun Run(IImportObserver? observer = null, CancellationToken cancellationToken = default)
         {
+            using var runLock = _store.AcquireRunLock(Name);
+            return Run(runLock, observer, cancellationToken);
+        }
+
+        /// <summary>
+        /// Runs the connector once under a run lock the caller took with <see cref="IConnectorStore.AcquireRunLock"/>
+        /// (and releases). When the lock is lost (it could not be renewed) the run stops as if cancelled.
+        /// </summary>
+        public ChatterImportRun Run(IConnectorLease runLock, IImportObserver? observer = null, CancellationToken cancellationToken = default)
+        {
+            if (runLock == null) throw new ArgumentNullException(nameof(runLock));
             observer ??= NullImportObserver.Instance;
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, runLock.Lost);
+            cancellationToken = linked.Token;
             var run = new ChatterImportRun
             {
                 ConnectorName = Name, RunId = NewRunId(), StartTime = _clock(), Status = ImportRunStatus.Running, StorePath = _store.StorePath,
+                Worker = runLock.Holder,
             };
-            using var runLock = ConnectorLock.Acquire(_store.StorePath, Name);
             foreach (var stale in _store.GetRuns(Name).Where(r => r.Status == ImportRunStatus.Running).ToList())
             {
                 stale.Status = ImportRunStatus.Interrupted;
@@ -134,7 +147,9 @@ namespace ChatterConnector.Engine.Import
             catch (OperationCanceledException)
             {
                 run.Status = ImportRunStatus.Stopped;
-                run.Message = "The run was stopped; the next run carries on from where it stopped.";
+                run.Message = runLock.Lost.IsCancellationRequested
+                    ? $"The run lost its lock on the connector '{Name}' (it could not be renewed) and stopped; the next run carries on from where it stopped."
+                    : "The run was stopped; the next run carries on from where it stopped.";
             }
             catch (ChatterException ex) when (ex.ErrorId == "ChatterSource.ApiLimitReached")
             {
@@ -182,8 +197,8 @@ namespace ChatterConnector.Engine.Import
 
         private void Execute(IChatterSource source, ChatterImportRun run, IImportObserver observer, CancellationToken ct)
         {
-            using var target = TargetFactory.Create(_connector, _store.StorePath, _graphOptions);
-            var staging = new LocalStaging(string.IsNullOrEmpty(_connector.StagingPath) ? DefaultStagingPath(_store.StorePath, Name) : _connector.StagingPath!);
+            using var target = TargetFactory.Create(_connector, _store, _graphOptions);
+            var staging = new LocalStaging(string.IsNullOrEmpty(_connector.StagingPath) ? DefaultStagingPath(_store.WorkPath, Name) : _connector.StagingPath!);
             staging.CleanTemporaryFiles();
 
             observer.OnProgress(new ImportProgress("Reading", "Reading users and groups from " + source.Location, 0, 0));
