@@ -109,14 +109,14 @@ namespace ChatterConnector.Commands
                 if (!ShouldProcess($"Connector '{c.Name}'", "Set")) return;
                 if (c.Graph != null)
                 {
-                    var secrets = SecretProtector.ForStore(Store().StorePath);
+                    var secrets = Store().Secrets;
                     c.Graph.CertificatePassword = NewChatterConnectorCommand.Protect(secrets, CertificatePassword) ?? c.Graph.CertificatePassword;
                     c.Graph.ClientSecret = NewChatterConnectorCommand.Protect(secrets, ClientSecret) ?? c.Graph.ClientSecret;
                     c.Graph.AccessToken = NewChatterConnectorCommand.Protect(secrets, GraphAccessToken) ?? c.Graph.AccessToken;
                 }
                 if (c.Salesforce != null)
                 {
-                    var secrets = SecretProtector.ForStore(Store().StorePath);
+                    var secrets = Store().Secrets;
                     var sf = c.Salesforce;
                     sf.CertificatePassword = NewChatterConnectorCommand.Protect(secrets, SalesforceCertificatePassword) ?? sf.CertificatePassword;
                     sf.ClientSecret = NewChatterConnectorCommand.Protect(secrets, SalesforceClientSecret) ?? sf.ClientSecret;

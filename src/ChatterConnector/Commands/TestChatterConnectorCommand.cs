@@ -39,7 +39,7 @@ namespace ChatterConnector.Commands
                 if (c == null) return;
                 if (c.Salesforce != null)
                 {
-                    using var api = (SalesforceApiSource)SourceFactory.Create(c, Store().StorePath, cancellationToken: CancellationToken);
+                    using var api = (SalesforceApiSource)SourceFactory.Create(c, Store(), cancellationToken: CancellationToken);
                     foreach (var check in api.CheckAccess())
                         WriteObject(new ChatterConnectorTestResult { ConnectorName = c.Name, Check = check.Check, Target = c.Salesforce.LoginUrl, Succeeded = check.Succeeded, Message = check.Message });
                 }
@@ -47,15 +47,15 @@ namespace ChatterConnector.Commands
                 {
                     WriteObject(Check(c, "Source", c.SourcePath ?? "", () =>
                     {
-                        var dir = SourceReader.ReadDirectory(c);
+                        var dir = SourceReader.ReadDirectory(c, Store());
                         return $"The export can be read: {dir.Users.Count} users, {dir.GroupNames.Count} groups.";
                     }));
                 }
-                var staging = string.IsNullOrEmpty(c.StagingPath) ? ImportPipeline.DefaultStagingPath(Store().StorePath, c.Name) : c.StagingPath!;
+                var staging = string.IsNullOrEmpty(c.StagingPath) ? ImportPipeline.DefaultStagingPath(Store().WorkPath, c.Name) : c.StagingPath!;
                 WriteObject(Check(c, "Staging", staging, () => Writable(staging)));
                 if (c.Graph != null)
                 {
-                    using var graph = (GraphTarget)TargetFactory.Create(c, Store().StorePath);
+                    using var graph = (GraphTarget)TargetFactory.Create(c, Store());
                     foreach (var check in graph.CheckAccess(Mailbox ?? c.DefaultMailbox, CancellationToken))
                         WriteObject(new ChatterConnectorTestResult { ConnectorName = c.Name, Check = check.Check, Target = c.Graph.Endpoint, Succeeded = check.Succeeded, Message = check.Message });
                 }
