@@ -18,24 +18,9 @@ public class CmdletApiTests
         return dir!.FullName;
     }
 
-    private static (int Exit, string Out, string Err) Shell(string command)
-    {
-        var root = RepoRoot();
-        var config = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(root, "src", "ChatterConnector.Shell", "bin", config, "net10.0", "ChatterConnector.Shell.dll"));
-        psi.ArgumentList.Add("-NonInteractive");
-        psi.ArgumentList.Add("-Command");
-        psi.ArgumentList.Add("$ProgressPreference = 'SilentlyContinue'; " + command);
-        psi.Environment["CHATTERCONNECTOR_MODULE"] = Path.Combine(root, "out", "ChatterConnector", "ChatterConnector.psd1");
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(120_000)) p.Kill(entireProcessTree: true);
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
+    private static (int Exit, string Out, string Err) Shell(string command) => ModuleShell.Run(command);
 
-    private static string Secure(string name, string value) =>
+    internal static string Secure(string name, string value) =>
         $"${name} = [System.Security.SecureString]::new(); '{value}'.ToCharArray() | ForEach-Object {{ ${name}.AppendChar($_) }}; ";
 
     [Fact]
@@ -96,16 +81,8 @@ public class GraphKillAndResumeTests
             var (c, _) = GraphImportTests.Setup(t, graph, store, users: 12, posts: 80, seed: 41);
         }
 
-        var root = CmdletApiTests.RepoRoot();
-        var config = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(root, "src", "ChatterConnector.Shell", "bin", config, "net10.0", "ChatterConnector.Shell.dll"));
-        psi.ArgumentList.Add("-NonInteractive");
-        psi.ArgumentList.Add("-Command");
-        psi.ArgumentList.Add($"$ProgressPreference = 'SilentlyContinue'; Start-ChatterImport -Name Graph -StorePath '{t.Sub("store")}' -Force | Out-Null");
-        psi.Environment["CHATTERCONNECTOR_MODULE"] = Path.Combine(root, "out", "ChatterConnector", "ChatterConnector.psd1");
         var created = 0;
-        using (var child = Process.Start(psi)!)
+        using (var child = ModuleShell.Start($"Start-ChatterImport -Name Graph -StorePath '{t.Sub("store")}' -Force | Out-Null"))
         {
             child.OutputDataReceived += (_, _) => { };
             child.ErrorDataReceived += (_, _) => { };
