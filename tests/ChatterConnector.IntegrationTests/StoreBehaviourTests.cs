@@ -336,6 +336,43 @@ public sealed class AzureStoreBehaviourTests : StoreBehaviourTests, IClassFixtur
     }
 
     [Fact]
+    public void ARunLockTakenOverWhileItsHolderCouldNotRenew_IsLost_SoTheRunStops()
+    {
+        // The holder renews only after its 15 s lease has lapsed (a worker stalled that long): by then another has it.
+        using var slow = AzureConnectorStore.Open(ConnectionString(_azurite, _name),
+            new AzureStoreOptions { LeaseDuration = TimeSpan.FromSeconds(15), RenewInterval = TimeSpan.FromSeconds(22) });
+        using var stalled = slow.AcquireRunLock("C");
+        var next = Open();
+        IConnectorLease? taken = null;
+        var until = DateTime.UtcNow.AddSeconds(40);
+        while (taken == null && DateTime.UtcNow < until)
+        {
+            try { taken = next.AcquireRunLock("C"); }
+            catch (ChatterException ex) when (ex.ErrorId == "ChatterImport.ConnectorBusy") { Thread.Sleep(500); }
+        }
+        Assert.NotNull(taken);
+        Assert.True(stalled.Lost.WaitHandle.WaitOne(TimeSpan.FromSeconds(20)), "the stalled holder learns it lost the lock");
+        Assert.False(taken!.Lost.IsCancellationRequested);
+        taken.Dispose();
+    }
+
+    [Fact]
+    public void AnImport_SendsFewStoreRequestsPerMessage()
+    {
+        using var t = new Scratch();
+        var org = Engine.Sources.Sample.SampleOrgGenerator.Generate(new Engine.Sources.Sample.SampleOrgOptions { Users = 20, Posts = 150, Seed = 4 });
+        org.WriteExport(t.Sub("export"), CancellationToken.None);
+        using var store = AzureConnectorStore.Open(ConnectionString(_azurite, _name), new AzureStoreOptions { WorkPath = t.Sub("work") });
+        store.AddConnector(new ChatterConnectorInfo { Name = "Bench", SourcePath = t.Sub("export"), MaildirPath = t.Sub("mail"), AutomaticMapping = true });
+        var before = store.RequestCount;
+        var run = new Engine.Import.ImportPipeline(store, store.GetConnector("Bench")).Run();
+        Assert.Equal(ImportRunStatus.Succeeded, run.Status);
+        var perMessage = (double)(store.RequestCount - before) / run.MessagesAfterFanout;
+        Assert.True(run.MessagesAfterFanout > 300, run.MessagesAfterFanout.ToString());
+        Assert.True(perMessage < 0.2, $"{store.RequestCount - before} store requests for {run.MessagesAfterFanout} messages ({perMessage:0.00} per message)");
+    }
+
+    [Fact]
     public void ABadAccountKey_IsAnAccessDeniedError_ThatSaysWhatToCheck()
     {
         var bad = ConnectionString(_azurite, _name).Replace(Fakes.Azurite.AccountKey, Convert.ToBase64String(new byte[64]));

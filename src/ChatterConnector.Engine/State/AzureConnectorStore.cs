@@ -9,6 +9,7 @@ using System.Text.Json;
 using System.Threading;
 using Azure;
 using Azure.Core;
+using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using Azure.Identity;
 using Azure.Storage.Blobs;
@@ -43,7 +44,8 @@ namespace ChatterConnector.Engine.State
     /// connector. A transaction buffers its writes and sends them on Commit as entity-group batches (up to
     /// 100 per table and partition), ledger rows first and checkpoints last, so a worker that dies mid-commit
     /// leaves at worst work the next run redoes, never a delivery it forgets. Reads in a transaction see its
-    /// own point writes (checkpoints, items, participants, ledger keys). Not thread-safe.
+    /// own point writes (checkpoints, items, participants, ledger keys). Items, participants and ledger keys
+    /// are read a connector at a time and cached (one worker runs a connector). Not thread-safe.
     /// </summary>
     public sealed class AzureConnectorStore : IConnectorStore
     {
@@ -56,15 +58,17 @@ namespace ChatterConnector.Engine.State
         private readonly AzureStoreOptions _options;
         private readonly Dictionary<(TableClient, string, string), TableEntity?> _pending = new Dictionary<(TableClient, string, string), TableEntity?>();
         private readonly List<(TableClient, string, string)> _pendingOrder = new List<(TableClient, string, string)>();
-        private readonly Dictionary<(string, string), HashSet<string>> _threadParticipants = new Dictionary<(string, string), HashSet<string>>();
-        private readonly Dictionary<(string, string), HashSet<string>> _itemRecipients = new Dictionary<(string, string), HashSet<string>>();
+        private readonly Dictionary<string, PartitionCache> _caches = new Dictionary<string, PartitionCache>(StringComparer.Ordinal);
         private readonly Dictionary<string, (long Next, long End)> _rows = new Dictionary<string, (long, long)>(StringComparer.Ordinal);
         private bool _inTransaction;
         private long _logSeq;
         private readonly string _instance = Guid.NewGuid().ToString("N").Substring(0, 6);
 
-        private AzureConnectorStore(BlobContainerClient container, TableServiceClient tables, AzureStoreOptions options)
+        private readonly RequestCounter _requests;
+
+        private AzureConnectorStore(BlobContainerClient container, TableServiceClient tables, AzureStoreOptions options, RequestCounter requests)
         {
+            _requests = requests;
             _container = container;
             _options = options;
             var p = options.TablePrefix;
@@ -86,6 +90,16 @@ namespace ChatterConnector.Engine.State
         public string WorkPath { get; }
         public SecretProtector Secrets { get; }
 
+        /// <summary>Requests this store sent to Azure Storage (retries included), for benchmarks: requests per message.</summary>
+        public long RequestCount => Interlocked.Read(ref _requests.Count);
+
+        /// <summary>Counts every request the store's clients send.</summary>
+        private sealed class RequestCounter : HttpPipelineSynchronousPolicy
+        {
+            public long Count;
+            public override void OnSendingRequest(HttpMessage message) => Interlocked.Increment(ref Count);
+        }
+
         // ---- opening -----------------------------------------------------------------------
 
         /// <summary>
@@ -105,12 +119,13 @@ namespace ChatterConnector.Engine.State
                 else kept.Add(part.Trim());
             }
             var cs = string.Join(";", kept);
+            var requests = new RequestCounter();
             BlobContainerClient container;
             TableServiceClient tables;
             try
             {
-                container = new BlobContainerClient(cs, options.Container, BlobOptions());
-                tables = new TableServiceClient(cs, TableOptions());
+                container = new BlobContainerClient(cs, options.Container, BlobOptions(requests));
+                tables = new TableServiceClient(cs, TableOptions(requests));
             }
             catch (Exception ex) when (ex is FormatException || ex is ArgumentException || ex is InvalidOperationException)
             {
@@ -118,7 +133,7 @@ namespace ChatterConnector.Engine.State
                     "The store connection string is not a valid Azure Storage connection string (it needs AccountName and AccountKey, or a SharedAccessSignature, " +
                     "and endpoints that include both Blob and Table). Copy it again from the storage account's Access keys.", null, ex);
             }
-            return Create(container, tables, options);
+            return Create(container, tables, options, requests);
         }
 
         /// <summary>
@@ -140,36 +155,30 @@ namespace ChatterConnector.Engine.State
             options.Container = segments[0];
             credential ??= new DefaultAzureCredential();
             var tableUri = new UriBuilder(containerUri) { Host = host.Substring(0, blobAt) + ".table." + host.Substring(blobAt + 6), Path = "" }.Uri;
-            return Create(new BlobContainerClient(containerUri, credential, BlobOptions()), new TableServiceClient(tableUri, credential, TableOptions()), options);
+            var requests = new RequestCounter();
+            return Create(new BlobContainerClient(containerUri, credential, BlobOptions(requests)), new TableServiceClient(tableUri, credential, TableOptions(requests)), options, requests);
         }
 
-        private static BlobClientOptions BlobOptions()
-        {
-            var o = new BlobClientOptions();
-            Retries(o.Retry);
-            return o;
-        }
+        private static BlobClientOptions BlobOptions(RequestCounter requests) => Configure(new BlobClientOptions(), requests);
 
-        private static TableClientOptions TableOptions()
-        {
-            var o = new TableClientOptions();
-            Retries(o.Retry);
-            return o;
-        }
+        private static TableClientOptions TableOptions(RequestCounter requests) => Configure(new TableClientOptions(), requests);
 
-        private static void Retries(RetryOptions r)
+        private static T Configure<T>(T options, RequestCounter requests) where T : ClientOptions
         {
+            options.AddPolicy(requests, HttpPipelinePosition.PerRetry);
+            var r = options.Retry;
             r.MaxRetries = 3;
             r.Delay = TimeSpan.FromMilliseconds(300);
             r.MaxDelay = TimeSpan.FromSeconds(5);
             r.NetworkTimeout = TimeSpan.FromSeconds(30);
+            return options;
         }
 
-        private static AzureConnectorStore Create(BlobContainerClient container, TableServiceClient tables, AzureStoreOptions options)
+        private static AzureConnectorStore Create(BlobContainerClient container, TableServiceClient tables, AzureStoreOptions options, RequestCounter requests)
         {
             if (options.LeaseDuration < TimeSpan.FromSeconds(15) || options.LeaseDuration > TimeSpan.FromSeconds(60))
                 throw new ArgumentOutOfRangeException(nameof(options), "A run lock lasts 15 to 60 seconds.");
-            var store = new AzureConnectorStore(container, tables, options);
+            var store = new AzureConnectorStore(container, tables, options, requests);
             store.Guard(() =>
             {
                 container.CreateIfNotExists();
@@ -313,8 +322,7 @@ namespace ChatterConnector.Engine.State
             _pending.Clear();
             _pendingOrder.Clear();
             // The caches may hold what was just thrown away.
-            _threadParticipants.Clear();
-            _itemRecipients.Clear();
+            _caches.Clear();
         }
 
         /// <summary>Sends the buffered writes: upserts table by table in <see cref="_flushOrder"/>, then deletes; 100 per batch.</summary>
@@ -485,8 +493,7 @@ namespace ChatterConnector.Engine.State
                         .Select(k => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(pk, k.RowKey), ETag.All)).ToList());
             }
             _rows.Remove(pk);
-            _threadParticipants.Clear();
-            _itemRecipients.Clear();
+            _caches.Clear();
             return removed;
         }
 
@@ -535,23 +542,59 @@ namespace ChatterConnector.Engine.State
 
         // ---- items and threads -------------------------------------------------------------
 
-        private const string ItemPrefix = "i:";
-        private const string ThreadPrefix = "t:";
+        // A run asks about every item, participant and ledger key of its connector, one at a time. One worker
+        // runs a connector (the run lock), so each kind is read once, a partition at a time in pages of 1000,
+        // and kept while this store is open: a run's reads cost a request per thousand rows, not one per row.
+        private sealed class PartitionCache
+        {
+            public Dictionary<string, StagedItem>? Items;
+            public Dictionary<string, List<StagedItem>>? Threads;
+            public Dictionary<string, HashSet<string>>? Participants;
+            public Dictionary<string, HashSet<string>>? Recipients;
+        }
+
+        private PartitionCache Cache(string pk)
+        {
+            if (!_caches.TryGetValue(pk, out var c)) _caches[pk] = c = new PartitionCache();
+            return c;
+        }
+
+        private static HashSet<string> SetOf(Dictionary<string, HashSet<string>> sets, string key)
+        {
+            if (!sets.TryGetValue(key, out var set)) sets[key] = set = new HashSet<string>(StringComparer.Ordinal);
+            return set;
+        }
+
+        private Dictionary<string, StagedItem> Items(string pk)
+        {
+            var c = Cache(pk);
+            if (c.Items == null)
+            {
+                c.Items = new Dictionary<string, StagedItem>(StringComparer.Ordinal);
+                c.Threads = new Dictionary<string, List<StagedItem>>(StringComparer.Ordinal);
+                foreach (var e in Query(_items, $"PartitionKey eq '{Odata(pk)}'")) Remember(c, ReadItem(e));
+            }
+            return c.Items;
+        }
+
+        private static void Remember(PartitionCache c, StagedItem item)
+        {
+            c.Items![item.ItemKey] = item;
+            if (!c.Threads!.TryGetValue(item.ThreadId, out var list)) c.Threads[item.ThreadId] = list = new List<StagedItem>();
+            list.Add(item);
+        }
 
         public bool HasItem(string connector, string itemKey) => GetItem(connector, itemKey) != null;
 
-        public StagedItem? GetItem(string connector, string itemKey)
-        {
-            var e = Point(_items, Part(connector), ItemPrefix + Key(itemKey));
-            return e == null ? null : ReadItem(e);
-        }
+        public StagedItem? GetItem(string connector, string itemKey) =>
+            Items(Part(connector)).TryGetValue(itemKey, out var item) ? item : null;
 
-        /// <summary>Two entities, one batch: the item by its key, and a copy under its thread for <see cref="ItemsInThread"/>.</summary>
         public void AddItem(string connector, StagedItem item)
         {
             var pk = Part(connector);
-            Put(_items, ItemEntity(pk, ThreadPrefix + Key(item.ThreadId) + "|" + Key(item.ItemKey), item));
-            Put(_items, ItemEntity(pk, ItemPrefix + Key(item.ItemKey), item));
+            Items(pk);
+            Remember(Cache(pk), item);
+            Put(_items, ItemEntity(pk, Key(item.ItemKey), item));
         }
 
         private static TableEntity ItemEntity(string pk, string rk, StagedItem item) => new TableEntity(pk, rk)
@@ -569,20 +612,26 @@ namespace ChatterConnector.Engine.State
             Size = e.GetInt64("Size") ?? 0, PartialReason = e.GetString("PartialReason"),
         };
 
-        public List<StagedItem> ItemsInThread(string connector, string threadId) =>
-            Query(_items, PrefixFilter(Part(connector), ThreadPrefix + Key(threadId) + "|")).Select(ReadItem).OrderBy(i => i.ItemKey, StringComparer.Ordinal).ToList();
+        public List<StagedItem> ItemsInThread(string connector, string threadId)
+        {
+            var pk = Part(connector);
+            Items(pk);
+            return Cache(pk).Threads!.TryGetValue(threadId, out var list)
+                ? list.OrderBy(i => i.ItemKey, StringComparer.Ordinal).ToList()
+                : new List<StagedItem>();
+        }
 
-        /// <summary>A thread's participants, read once per thread and kept while this store is open (one worker runs a connector).</summary>
+        /// <summary>A thread's participants.</summary>
         private HashSet<string> Participants(string pk, string threadId)
         {
-            var key = (pk, threadId);
-            if (!_threadParticipants.TryGetValue(key, out var set))
+            var c = Cache(pk);
+            if (c.Participants == null)
             {
-                if (_threadParticipants.Count > 50000) _threadParticipants.Clear();
-                set = new HashSet<string>(Query(_participants, PrefixFilter(pk, Key(threadId) + "|"), select: new[] { "UserId" }).Select(e => e.GetString("UserId")), StringComparer.Ordinal);
-                _threadParticipants[key] = set;
+                c.Participants = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+                foreach (var e in Query(_participants, $"PartitionKey eq '{Odata(pk)}'", select: new[] { "ThreadId", "UserId" }))
+                    SetOf(c.Participants, e.GetString("ThreadId")).Add(e.GetString("UserId"));
             }
-            return set;
+            return SetOf(c.Participants, threadId);
         }
 
         public bool AddParticipant(string connector, string threadId, string userId)
@@ -611,17 +660,17 @@ namespace ChatterConnector.Engine.State
         private static string RowKey(long row) => RowPrefix + row.ToString("D19", CultureInfo.InvariantCulture);
         private static string LedgerKey(string itemKey, string recipient) => KeyPrefix + Key(itemKey) + "|" + Key(recipient);
 
-        /// <summary>The recipients an item has in the ledger, read once per item and kept while this store is open.</summary>
+        /// <summary>The recipients an item has in the ledger.</summary>
         private HashSet<string> Recipients(string pk, string itemKey)
         {
-            var key = (pk, itemKey);
-            if (!_itemRecipients.TryGetValue(key, out var set))
+            var c = Cache(pk);
+            if (c.Recipients == null)
             {
-                if (_itemRecipients.Count > 50000) _itemRecipients.Clear();
-                set = new HashSet<string>(Query(_deliveries, PrefixFilter(pk, KeyPrefix + Key(itemKey) + "|"), select: new[] { "Recipient" }).Select(e => e.GetString("Recipient")), StringComparer.Ordinal);
-                _itemRecipients[key] = set;
+                c.Recipients = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+                foreach (var e in Query(_deliveries, PrefixFilter(pk, KeyPrefix), select: new[] { "ItemKey", "Recipient" }))
+                    SetOf(c.Recipients, e.GetString("ItemKey")).Add(e.GetString("Recipient"));
             }
-            return set;
+            return SetOf(c.Recipients, itemKey);
         }
 
         private long NextRow(string pk)
@@ -664,7 +713,7 @@ namespace ChatterConnector.Engine.State
             var pk = Part(connector);
             if (!Recipients(pk, d.ItemKey).Add(d.Recipient)) return false;
             var row = NextRow(pk);
-            Put(_deliveries, new TableEntity(pk, LedgerKey(d.ItemKey, d.Recipient)) { ["Recipient"] = d.Recipient, ["Row"] = row });
+            Put(_deliveries, new TableEntity(pk, LedgerKey(d.ItemKey, d.Recipient)) { ["ItemKey"] = d.ItemKey, ["Recipient"] = d.Recipient, ["Row"] = row });
             Put(_deliveries, DeliveryEntity(pk, row, d));
             return true;
         }
