@@ -167,21 +167,7 @@ public class AzureStoreCmdletTests : IClassFixture<AzuriteFixture>, IDisposable
         var (exit, stdout, stderr) = ModuleShell.Run(script, Worker);
         Assert.True(exit == 0 && NoErrors(stderr), stderr + stdout);
 
-        var killed = false;
-        using (var worker = ModuleShell.Start("Start-ChatterImport -Name K | Out-Null", Worker))
-        {
-            worker.OutputDataReceived += (_, _) => { };
-            worker.ErrorDataReceived += (_, _) => { };
-            worker.BeginOutputReadLine();
-            worker.BeginErrorReadLine();
-            var until = DateTime.UtcNow.AddMinutes(2);
-            while (!worker.HasExited && DateTime.UtcNow < until)
-            {
-                if (CountDelivered(_t.Sub("mail")) > 100) { worker.Kill(entireProcessTree: true); killed = true; break; }
-                Thread.Sleep(20);
-            }
-            worker.WaitForExit();
-        }
+        var killed = ModuleShell.KillWhen("Start-ChatterImport -Name K | Out-Null", () => CountDelivered(_t.Sub("mail")) > 100, Worker);
         Assert.True(killed, "the worker finished before it could be killed");
 
         using var store = OpenStore();

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using ChatterConnector.Engine.Sources.Sample;
 using ChatterConnector.Fakes;
 using ChatterConnector.Engine;
@@ -82,22 +81,9 @@ public class GraphKillAndResumeTests
         }
 
         var created = 0;
-        using (var child = ModuleShell.Start($"Start-ChatterImport -Name Graph -StorePath '{t.Sub("store")}' -Force | Out-Null"))
-        {
-            child.OutputDataReceived += (_, _) => { };
-            child.ErrorDataReceived += (_, _) => { };
-            child.BeginOutputReadLine();
-            child.BeginErrorReadLine();
-            var deadline = DateTime.UtcNow.AddMinutes(2);
-            while (!child.HasExited && DateTime.UtcNow < deadline)
-            {
-                created = GraphImportTests.Created(graph).Count;
-                if (created >= 40) { child.Kill(entireProcessTree: true); break; }
-                Thread.Sleep(10);
-            }
-            child.WaitForExit();
-        }
-        Assert.True(created >= 40, "the child finished before it could be killed");
+        var killed = ModuleShell.KillWhen($"Start-ChatterImport -Name Graph -StorePath '{t.Sub("store")}' -Force | Out-Null",
+            () => (created = GraphImportTests.Created(graph).Count) >= 40);
+        Assert.True(killed, "the child finished before it could be killed");
 
         using (var store = Engine.State.ConnectorStore.Open(t.Sub("store")))
         {

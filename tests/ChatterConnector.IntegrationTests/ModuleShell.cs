@@ -30,4 +30,24 @@ internal static class ModuleShell
         if (!p.WaitForExit(120_000)) p.Kill(entireProcessTree: true);
         return (p.ExitCode, stdout.Result, stderr.Result);
     }
+
+    /// <summary>Runs <paramref name="command"/> and kills it (the whole tree) once <paramref name="ready"/> holds; true when it was killed before it ended.</summary>
+    public static bool KillWhen(string command, Func<bool> ready, IDictionary<string, string>? environment = null)
+    {
+        using var p = Start(command, environment);
+        p.OutputDataReceived += (_, _) => { };
+        p.ErrorDataReceived += (_, _) => { };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        var killed = false;
+        var until = DateTime.UtcNow.AddMinutes(2);
+        while (!p.HasExited && DateTime.UtcNow < until)
+        {
+            if (ready()) { p.Kill(entireProcessTree: true); killed = true; break; }
+            Thread.Sleep(10);
+        }
+        if (!p.HasExited) p.Kill(entireProcessTree: true);
+        p.WaitForExit();
+        return killed;
+    }
 }

@@ -82,7 +82,7 @@ namespace ChatterConnector.Engine.Import
             return w;
         }
 
-        /// <summary>What <see cref="Run"/> would do now, without changing anything.</summary>
+        /// <summary>What <see cref="Run(IImportObserver, CancellationToken)"/> would do now, without changing anything.</summary>
         public ImportPlan Plan(CancellationToken cancellationToken = default)
         {
             var source = Source(NullImportObserver.Instance, cancellationToken);

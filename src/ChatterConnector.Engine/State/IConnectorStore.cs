@@ -35,7 +35,7 @@ namespace ChatterConnector.Engine.State
         void AddConnector(ChatterConnectorInfo connector);
 
         /// <summary>
-        /// Replaces the stored definition. When <see cref="ChatterConnectorInfo.Version"/> is set and the
+        /// Replaces the stored definition. When <see cref="ChatterConnectorInfo.ETag"/> is set and the
         /// stored definition changed since it was read, throws ChatterStore.Conflict instead of overwriting.
         /// </summary>
         void UpdateConnector(ChatterConnectorInfo connector);
