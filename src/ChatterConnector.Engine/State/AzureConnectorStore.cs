@@ -310,7 +310,9 @@ namespace ChatterConnector.Engine.State
             var key = (table, pk, rk);
             if (!_pending.ContainsKey(key)) _pendingOrder.Add(key);
             _pending[key] = entity;
-            if (!_inTransaction) Flush();
+            if (_inTransaction) return;
+            try { Flush(); }
+            catch { Discard(); throw; }
         }
 
         /// <summary>The buffered write of an entity: (true, entity) when the transaction wrote it, (true, null) when it deleted it.</summary>

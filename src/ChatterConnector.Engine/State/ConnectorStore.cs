@@ -86,7 +86,7 @@ namespace ChatterConnector.Engine.State
                     $"The connector store '{StorePath}' was written by a newer ChatterConnector (schema {version}). Update the module.", StorePath);
             if (version == SchemaVersion) return;
             using var tx = Begin();
-            if (version < 1) Exec(@"
+            Exec(@"
 CREATE TABLE IF NOT EXISTS connectors (name TEXT NOT NULL PRIMARY KEY COLLATE NOCASE, definition TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS checkpoints (connector TEXT NOT NULL COLLATE NOCASE, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (connector, name));
 CREATE TABLE IF NOT EXISTS runs (run_id TEXT NOT NULL PRIMARY KEY, connector TEXT NOT NULL COLLATE NOCASE, start TEXT NOT NULL, status TEXT NOT NULL, data TEXT NOT NULL);
