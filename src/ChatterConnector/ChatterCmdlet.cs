@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Management.Automation;
+using System.Security;
 using System.Threading;
 using ChatterConnector.Engine;
 using ChatterConnector.Engine.Model;
@@ -30,24 +31,85 @@ namespace ChatterConnector.Commands
         public virtual void Dispose() => _cancel.Dispose();
     }
 
-    /// <summary>Base of the cmdlets that use the connector store: the -StorePath parameter and the open store.</summary>
+    /// <summary>
+    /// Base of the cmdlets that use the connector store: the -StorePath, -StoreUri and -StoreConnectionString
+    /// parameters (one at most) and the open store.
+    /// </summary>
     public abstract class ChatterCmdlet : ChatterCmdletBase
     {
-        private readonly Dictionary<string, ConnectorStore> _stores = new Dictionary<string, ConnectorStore>(StringComparer.Ordinal);
+        private readonly Dictionary<string, IConnectorStore> _stores = new Dictionary<string, IConnectorStore>(StringComparer.Ordinal);
+        private string? _typedStore;
 
-        /// <summary>The connector store folder. Default: $env:CHATTERCONNECTOR_HOME, else a folder in the user's profile.</summary>
+        /// <summary>The local connector store folder. Default: $env:CHATTERCONNECTOR_STORE, else $env:CHATTERCONNECTOR_HOME, else a folder in the user's profile.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
         public string? StorePath { get; set; }
 
-        /// <summary>The store named by -StorePath (resolved against the current location), or the default; opened once per cmdlet.</summary>
-        protected ConnectorStore Store()
+        /// <summary>An Azure store: its blob container URI, signed in with Microsoft Entra ID (managed identity, Az or az login).</summary>
+        [Parameter]
+        [ValidateNotNull]
+        public Uri? StoreUri { get; set; }
+
+        /// <summary>An Azure store: the storage account's connection string (with Container=… and TablePrefix=… when not the defaults).</summary>
+        [Parameter]
+        [ValidateNotNull]
+        public SecureString? StoreConnectionString { get; set; }
+
+        /// <summary>Whether the command line named a store (not a piped object's store).</summary>
+        protected bool StoreGiven => _typedStore != null;
+
+        protected override void BeginProcessing()
         {
-            var path = StoreLocation.Resolve(ResolveOptionalPath(StorePath));
-            if (!_stores.TryGetValue(path, out var store))
+            // Only parameters typed on the command line are bound yet; piped ones come per record.
+            var given = new List<string>();
+            foreach (var p in new[] { nameof(StorePath), nameof(StoreUri), nameof(StoreConnectionString) })
+                if (MyInvocation.BoundParameters.ContainsKey(p)) given.Add(p);
+            if (given.Count > 1)
+                ThrowTerminatingError(NewError("ChatterStore.AmbiguousStore", ErrorCategory.InvalidArgument, null,
+                    $"-{given[0]} and -{given[1]} both name a connector store; give one of -StorePath, -StoreUri and -StoreConnectionString."));
+            _typedStore = given.Count == 1 ? given[0] : null;
+            base.BeginProcessing();
+        }
+
+        /// <summary>
+        /// The store the command line names, else the store of the piped object (-StorePath bound by property
+        /// name: a folder or a container URI), else $env:CHATTERCONNECTOR_STORE, else the default local store;
+        /// opened once per cmdlet.
+        /// </summary>
+        protected IConnectorStore Store()
+        {
+            string key;
+            Func<IConnectorStore> open;
+            if (_typedStore == nameof(StoreConnectionString))
             {
-                store = ConnectorStore.Open(path);
-                _stores[path] = store;
+                var cs = SecureStrings.ToPlainText(StoreConnectionString!);
+                key = "cs:" + cs;
+                open = () => StoreFactory.OpenConnectionString(cs);
+            }
+            else if (_typedStore == nameof(StoreUri))
+            {
+                key = StoreUri!.ToString();
+                open = () => StoreFactory.OpenUri(StoreUri!);
+            }
+            else if (!string.IsNullOrEmpty(StorePath) && StoreFactory.IsUri(StorePath!))
+            {
+                key = StorePath!;
+                open = () => StoreFactory.OpenUri(new Uri(StorePath!));
+            }
+            else if (!string.IsNullOrEmpty(StorePath))
+            {
+                key = StoreLocation.Resolve(ResolvePath(StorePath!));
+                open = () => ConnectorStore.Open(key);
+            }
+            else
+            {
+                key = "";
+                open = () => StoreFactory.Open(null);
+            }
+            if (!_stores.TryGetValue(key, out var store))
+            {
+                store = open();
+                _stores[key] = store;
             }
             return store;
         }
@@ -121,6 +183,12 @@ namespace ChatterConnector.Commands
             }
         }
 
+        /// <summary>A piped object's store is used when the command line names none.</summary>
+        protected void UseStoreOf(string? storePath)
+        {
+            if (!StoreGiven && !string.IsNullOrEmpty(storePath)) StorePath = storePath;
+        }
+
         public override void Dispose()
         {
             foreach (var s in _stores.Values) s.Dispose();
@@ -151,8 +219,7 @@ namespace ChatterConnector.Commands
         /// <summary>The connector this record is about, read fresh from its store; null after writing a not-found error.</summary>
         protected ChatterConnectorInfo? ResolveConnector()
         {
-            if (InputObject != null && string.IsNullOrEmpty(StorePath) && !string.IsNullOrEmpty(InputObject.StorePath))
-                StorePath = InputObject.StorePath;
+            UseStoreOf(InputObject?.StorePath);
             var name = InputObject?.Name ?? Name;
             var c = Store().FindConnector(name);
             if (c == null)

@@ -14,11 +14,11 @@ namespace ChatterConnector.Commands
             CommandAst commandAst, IDictionary fakeBoundParameters)
         {
             var results = new List<CompletionResult>();
-            var storePath = fakeBoundParameters?["StorePath"] as string;
+            var storePath = fakeBoundParameters?["StorePath"] as string ?? fakeBoundParameters?["StoreUri"]?.ToString();
             var pattern = WildcardPattern.Get((wordToComplete ?? "").Trim('\'', '"') + "*", WildcardOptions.IgnoreCase);
             try
             {
-                using var store = ConnectorStore.Open(storePath);
+                using var store = StoreFactory.Open(storePath);
                 foreach (var c in store.ListConnectors())
                     if (pattern.IsMatch(c.Name))
                         results.Add(new CompletionResult(c.Name.IndexOf(' ') >= 0 ? "'" + c.Name + "'" : c.Name, c.Name, CompletionResultType.ParameterValue, c.SourcePath ?? c.Name));

@@ -140,6 +140,28 @@ public class ConnectorStoreTests
     }
 
     [Fact]
+    public void AStoreOfTheFirstSchema_GainsDefinitionVersions_AndKeepsItsConnectors()
+    {
+        using var t = new Temp();
+        using (var v1 = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=" + Path.Combine(t.Path, ConnectorStore.DatabaseFileName) + ";Pooling=False"))
+        {
+            v1.Open();
+            using var cmd = v1.CreateCommand();
+            cmd.CommandText = "CREATE TABLE connectors (name TEXT NOT NULL PRIMARY KEY COLLATE NOCASE, definition TEXT NOT NULL); " +
+                              "INSERT INTO connectors VALUES ('Old', '{\"Name\":\"Old\",\"SourcePath\":\"/old\"}'); PRAGMA user_version = 1;";
+            cmd.ExecuteNonQuery();
+        }
+        using var store = ConnectorStore.Open(t.Path);
+        var old = store.GetConnector("Old");
+        Assert.Equal(("/old", "1"), (old.SourcePath, old.ETag));
+        var stale = store.GetConnector("Old");
+        old.FolderName = "New";
+        store.UpdateConnector(old);
+        Assert.Equal("2", old.ETag);
+        Assert.Equal("ChatterStore.Conflict", Assert.Throws<ChatterException>(() => store.UpdateConnector(stale)).ErrorId);
+    }
+
+    [Fact]
     public void ConnectorNamesAreUniqueIgnoringCase()
     {
         using var t = new Temp();

@@ -65,7 +65,7 @@ public class BlobStagingTests : IClassFixture<AzuriteFixture>
             CreatedDate = new DateTimeOffset(2024, 3, 1, 10, 0, 0, TimeSpan.Zero), Body = "the big one", Participants = new() { ann },
             Files = new() { new ChatterFile { Id = "068000000000001AAA", PathOnClient = "big.bin", ContentPath = t.Sub("big.bin"), ContentSize = fileSize } },
         };
-        using var staging = StagingFactory.Create(Connector(t, store, container), store.StorePath);
+        using var staging = StagingFactory.Create(Connector(t, store, container), store);
         staging.Prepare(default);
 
         GC.Collect();
@@ -115,7 +115,7 @@ public class BlobStagingTests : IClassFixture<AzuriteFixture>
         using var store = ConnectorStore.Open(t.Sub("store"));
         var container = NewContainer();
         var item = SmallItem("hello");
-        using var staging = StagingFactory.Create(Connector(t, store, container), store.StorePath);
+        using var staging = StagingFactory.Create(Connector(t, store, container), store);
 
         var first = staging.Stage(new MessageConverter().Convert(item), item, default);
         var etag = container.GetBlobClient(first.Path).GetProperties().Value.ETag;
@@ -141,7 +141,7 @@ public class BlobStagingTests : IClassFixture<AzuriteFixture>
         var container = NewContainer();
         var item = SmallItem("for everyone in the thread");
         string path;
-        using (var staging = StagingFactory.Create(Connector(t, store, container), store.StorePath))
+        using (var staging = StagingFactory.Create(Connector(t, store, container), store))
         {
             var staged = staging.Stage(new MessageConverter().Convert(item), item, default);
             using (var first = await staging.FetchAsync(staged.Path, staged.Sha256, default))

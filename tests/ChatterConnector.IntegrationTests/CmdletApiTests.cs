@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using ChatterConnector.Engine.Sources.Sample;
 using ChatterConnector.Fakes;
 using ChatterConnector.Engine;
@@ -18,22 +17,7 @@ public class CmdletApiTests
         return dir!.FullName;
     }
 
-    internal static (int Exit, string Out, string Err) Shell(string command)
-    {
-        var root = RepoRoot();
-        var config = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(root, "src", "ChatterConnector.Shell", "bin", config, "net10.0", "ChatterConnector.Shell.dll"));
-        psi.ArgumentList.Add("-NonInteractive");
-        psi.ArgumentList.Add("-Command");
-        psi.ArgumentList.Add("$ProgressPreference = 'SilentlyContinue'; " + command);
-        psi.Environment["CHATTERCONNECTOR_MODULE"] = Path.Combine(root, "out", "ChatterConnector", "ChatterConnector.psd1");
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(120_000)) p.Kill(entireProcessTree: true);
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
+    internal static (int Exit, string Out, string Err) Shell(string command) => ModuleShell.Run(command);
 
     internal static string Secure(string name, string value) =>
         $"${name} = [System.Security.SecureString]::new(); '{value}'.ToCharArray() | ForEach-Object {{ ${name}.AppendChar($_) }}; ";
@@ -96,31 +80,10 @@ public class GraphKillAndResumeTests
             var (c, _) = GraphImportTests.Setup(t, graph, store, users: 12, posts: 80, seed: 41);
         }
 
-        var root = CmdletApiTests.RepoRoot();
-        var config = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(root, "src", "ChatterConnector.Shell", "bin", config, "net10.0", "ChatterConnector.Shell.dll"));
-        psi.ArgumentList.Add("-NonInteractive");
-        psi.ArgumentList.Add("-Command");
-        psi.ArgumentList.Add($"$ProgressPreference = 'SilentlyContinue'; Start-ChatterImport -Name Graph -StorePath '{t.Sub("store")}' -Force | Out-Null");
-        psi.Environment["CHATTERCONNECTOR_MODULE"] = Path.Combine(root, "out", "ChatterConnector", "ChatterConnector.psd1");
         var created = 0;
-        using (var child = Process.Start(psi)!)
-        {
-            child.OutputDataReceived += (_, _) => { };
-            child.ErrorDataReceived += (_, _) => { };
-            child.BeginOutputReadLine();
-            child.BeginErrorReadLine();
-            var deadline = DateTime.UtcNow.AddMinutes(2);
-            while (!child.HasExited && DateTime.UtcNow < deadline)
-            {
-                created = GraphImportTests.Created(graph).Count;
-                if (created >= 40) { child.Kill(entireProcessTree: true); break; }
-                Thread.Sleep(10);
-            }
-            child.WaitForExit();
-        }
-        Assert.True(created >= 40, "the child finished before it could be killed");
+        var killed = ModuleShell.KillWhen($"Start-ChatterImport -Name Graph -StorePath '{t.Sub("store")}' -Force | Out-Null",
+            () => (created = GraphImportTests.Created(graph).Count) >= 40);
+        Assert.True(killed, "the child finished before it could be killed");
 
         using (var store = Engine.State.ConnectorStore.Open(t.Sub("store")))
         {

@@ -1,6 +1,8 @@
 using System;
 using System.IO;
 using System.Linq;
+using System.Threading;
+using ChatterConnector.Engine.State;
 
 namespace ChatterConnector.Engine.Import
 {
@@ -9,11 +11,22 @@ namespace ChatterConnector.Engine.Import
     /// whole run. The operating system releases it when a process dies, so a killed run never
     /// blocks the next one.
     /// </summary>
-    public sealed class ConnectorLock : IDisposable
+    public sealed class ConnectorLock : IConnectorLease
     {
         private readonly FileStream _file;
 
-        private ConnectorLock(FileStream file) => _file = file;
+        private ConnectorLock(FileStream file, string connector)
+        {
+            _file = file;
+            Connector = connector;
+        }
+
+        public string Connector { get; }
+
+        public string Holder => StoreWorker.Id;
+
+        /// <summary>Never: a file lock is held until the process lets it go.</summary>
+        public CancellationToken Lost => CancellationToken.None;
 
         public static ConnectorLock Acquire(string storePath, string connectorName)
         {
@@ -23,12 +36,11 @@ namespace ChatterConnector.Engine.Import
             var path = Path.Combine(dir, safe + ".lock");
             try
             {
-                return new ConnectorLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
+                return new ConnectorLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None), connectorName);
             }
             catch (IOException ex)
             {
-                throw new ChatterException("ChatterImport.ConnectorBusy", ChatterErrorKind.ResourceBusy,
-                    $"The connector '{connectorName}' is being imported by another process; this run was skipped.", connectorName, ex);
+                throw StoreErrors.Busy(connectorName, null, ex);
             }
         }
 

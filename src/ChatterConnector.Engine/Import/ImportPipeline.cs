@@ -43,7 +43,7 @@ namespace ChatterConnector.Engine.Import
         private const int BatchSize = 200;
         private static readonly DeliveryStatus[] OpenStatuses = { DeliveryStatus.Pending, DeliveryStatus.InFlight, DeliveryStatus.Failed };
 
-        private readonly ConnectorStore _store;
+        private readonly IConnectorStore _store;
         private readonly ChatterConnectorInfo _connector;
         private readonly MessageConverter _converter;
         private readonly Func<DateTimeOffset> _clock;
@@ -51,7 +51,7 @@ namespace ChatterConnector.Engine.Import
         private readonly SalesforceClientOptions? _clientOptions;
         private readonly GraphTargetOptions? _graphOptions;
 
-        public ImportPipeline(ConnectorStore store, ChatterConnectorInfo connector, MessageConverter? converter = null, Func<DateTimeOffset>? clock = null,
+        public ImportPipeline(IConnectorStore store, ChatterConnectorInfo connector, MessageConverter? converter = null, Func<DateTimeOffset>? clock = null,
             SalesforceClientOptions? clientOptions = null, GraphTargetOptions? graphOptions = null)
         {
             _clientOptions = clientOptions;
@@ -70,7 +70,7 @@ namespace ChatterConnector.Engine.Import
         public static string DefaultStagingPath(string storePath, string connectorName) => StagingFactory.DefaultStagingPath(storePath, connectorName);
 
         private IChatterSource Source(IImportObserver observer, CancellationToken ct) =>
-            SourceFactory.Create(_connector, _store.StorePath, observer.OnWarning, _clientOptions, ct);
+            SourceFactory.Create(_connector, _store, observer.OnWarning, _clientOptions, ct);
 
         private static void Dispose(IChatterSource source) => (source as IDisposable)?.Dispose();
 
@@ -87,7 +87,7 @@ namespace ChatterConnector.Engine.Import
             return w;
         }
 
-        /// <summary>What <see cref="Run"/> would do now, without changing anything.</summary>
+        /// <summary>What <see cref="Run(IImportObserver, CancellationToken)"/> would do now, without changing anything.</summary>
         public ImportPlan Plan(CancellationToken cancellationToken = default)
         {
             var source = Source(NullImportObserver.Instance, cancellationToken);
@@ -118,12 +118,25 @@ namespace ChatterConnector.Engine.Import
         /// </summary>
         public ChatterImportRun Run(IImportObserver? observer = null, CancellationToken cancellationToken = default)
         {
+            using var runLock = _store.AcquireRunLock(Name);
+            return Run(runLock, observer, cancellationToken);
+        }
+
+        /// <summary>
+        /// Runs the connector once under a run lock the caller took with <see cref="IConnectorStore.AcquireRunLock"/>
+        /// (and releases). When the lock is lost (it could not be renewed) the run stops as if cancelled.
+        /// </summary>
+        public ChatterImportRun Run(IConnectorLease runLock, IImportObserver? observer = null, CancellationToken cancellationToken = default)
+        {
+            if (runLock == null) throw new ArgumentNullException(nameof(runLock));
             observer ??= NullImportObserver.Instance;
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, runLock.Lost);
+            cancellationToken = linked.Token;
             var run = new ChatterImportRun
             {
                 ConnectorName = Name, RunId = NewRunId(), StartTime = _clock(), Status = ImportRunStatus.Running, StorePath = _store.StorePath,
+                Worker = runLock.Holder,
             };
-            using var runLock = ConnectorLock.Acquire(_store.StorePath, Name);
             foreach (var stale in _store.GetRuns(Name).Where(r => r.Status == ImportRunStatus.Running).ToList())
             {
                 stale.Status = ImportRunStatus.Interrupted;
@@ -139,7 +152,9 @@ namespace ChatterConnector.Engine.Import
             catch (OperationCanceledException)
             {
                 run.Status = ImportRunStatus.Stopped;
-                run.Message = "The run was stopped; the next run carries on from where it stopped.";
+                run.Message = runLock.Lost.IsCancellationRequested
+                    ? $"The run lost its lock on the connector '{Name}' (it could not be renewed) and stopped; the next run carries on from where it stopped."
+                    : "The run was stopped; the next run carries on from where it stopped.";
             }
             catch (ChatterException ex) when (ex.ErrorId == "ChatterSource.ApiLimitReached")
             {
@@ -187,8 +202,8 @@ namespace ChatterConnector.Engine.Import
 
         private void Execute(IChatterSource source, ChatterImportRun run, IImportObserver observer, CancellationToken ct)
         {
-            using var target = TargetOverride ?? TargetFactory.Create(_connector, _store.StorePath, _graphOptions);
-            using var staging = StagingFactory.Create(_connector, _store.StorePath, _graphOptions);
+            using var target = TargetOverride ?? TargetFactory.Create(_connector, _store, _graphOptions);
+            using var staging = StagingFactory.Create(_connector, _store, _graphOptions);
             // A staging area that cannot be written fails the run before anything is read: no delivery could read it either.
             staging.Prepare(ct);
 

@@ -74,6 +74,13 @@ namespace ChatterConnector.Engine.Model
         /// <summary>The store the connector lives in, so that piping it on binds -StorePath.</summary>
         public string StorePath { get; set; } = "";
 
+        /// <summary>
+        /// The version of the stored definition this object was read from (an ETag in an Azure store).
+        /// Set-ChatterConnector writes only over that version, so two admins changing one connector at
+        /// once get a ChatterStore.Conflict error rather than one change silently lost.
+        /// </summary>
+        public string? ETag { get; set; }
+
         public const string DefaultFolderName = "Salesforce Chatter";
         public static readonly TimeSpan DefaultStagingRetention = TimeSpan.FromDays(7);
         public const string DefaultInstanceUrl = "https://login.salesforce.com";

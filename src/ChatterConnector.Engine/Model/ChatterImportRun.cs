@@ -36,6 +36,8 @@ namespace ChatterConnector.Engine.Model
         public int ApiCalls { get; set; }
         public string? Message { get; set; }
         public string StorePath { get; set; } = "";
+        /// <summary>The worker that ran it: machine, process id and a worker id (the holder of the connector's run lock).</summary>
+        public string? Worker { get; set; }
 
         public TimeSpan? Duration => EndTime - StartTime;
     }

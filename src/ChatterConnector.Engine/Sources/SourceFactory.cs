@@ -20,14 +20,25 @@ namespace ChatterConnector.Engine.Sources
             if (connector.Salesforce != null)
             {
                 var store = StoreLocation.Resolve(storePath ?? connector.StorePath);
-                return new SalesforceApiSource(connector.Salesforce, SecretProtector.ForStore(store),
-                    Path.Combine(store, "spool", SafeName(connector.Name)), linkBaseUrl: null, clientOptions, warn, cancellationToken);
+                return ApiSource(connector, SecretProtector.ForStore(store), store, warn, clientOptions, cancellationToken);
             }
             if (string.IsNullOrEmpty(connector.SourcePath))
                 throw new ChatterException("ChatterConnector.NoSource", ChatterErrorKind.InvalidArgument,
                     $"The connector '{connector.Name}' has no source. Set one with Set-ChatterConnector -SourcePath, or create it with the -Salesforce* parameters.", connector.Name);
             return new ExportFolderSource(connector.SourcePath!, connector.InstanceUrl);
         }
+
+        /// <summary>The connector's source, with the spool in the store's work folder and its secrets revealed by the store.</summary>
+        public static IChatterSource Create(ChatterConnectorInfo connector, IConnectorStore store, Action<string>? warn = null,
+            SalesforceClientOptions? clientOptions = null, CancellationToken cancellationToken = default)
+        {
+            if (connector.Salesforce == null) return Create(connector, store.WorkPath, warn, clientOptions, cancellationToken);
+            return ApiSource(connector, store.Secrets, store.WorkPath, warn, clientOptions, cancellationToken);
+        }
+
+        private static SalesforceApiSource ApiSource(ChatterConnectorInfo connector, SecretProtector secrets, string workPath, Action<string>? warn,
+            SalesforceClientOptions? clientOptions, CancellationToken cancellationToken) =>
+            new SalesforceApiSource(connector.Salesforce!, secrets, Path.Combine(workPath, "spool", SafeName(connector.Name)), linkBaseUrl: null, clientOptions, warn, cancellationToken);
 
         internal static string SafeName(string name)
         {

@@ -24,14 +24,14 @@ namespace ChatterConnector.Engine.Staging
         /// has one (certificate, client secret or managed identity), else with DefaultAzureCredential
         /// (managed identity, environment, Azure CLI…).
         /// </summary>
-        public static IStagingArea Create(ChatterConnectorInfo connector, string storePath, GraphTargetOptions? graphOptions = null)
+        public static IStagingArea Create(ChatterConnectorInfo connector, IConnectorStore store, GraphTargetOptions? graphOptions = null)
         {
             var blob = connector.BlobStaging;
             if (blob == null)
-                return new LocalStaging(string.IsNullOrEmpty(connector.StagingPath) ? DefaultStagingPath(storePath, connector.Name) : connector.StagingPath!);
-            var secrets = SecretProtector.ForStore(storePath);
+                return new LocalStaging(string.IsNullOrEmpty(connector.StagingPath) ? DefaultStagingPath(store.WorkPath, connector.Name) : connector.StagingPath!);
+            var secrets = store.Secrets;
             var container = Connect(blob, secrets, () => Credential(connector.Graph, secrets, graphOptions));
-            return new BlobStaging(container, connector.Name, Path.Combine(storePath, "spool", SourceFactory.SafeName(connector.Name) + ".staging"));
+            return new BlobStaging(container, connector.Name, Path.Combine(store.WorkPath, "spool", SourceFactory.SafeName(connector.Name) + ".staging"));
         }
 
         private static TokenCredential Credential(GraphSettings? graph, SecretProtector secrets, GraphTargetOptions? graphOptions) =>

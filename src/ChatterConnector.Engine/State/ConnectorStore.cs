@@ -14,10 +14,10 @@ namespace ChatterConnector.Engine.State
     /// transaction, so a process killed at any point leaves either all of it or none.
     /// Not thread-safe: one instance per pipeline.
     /// </summary>
-    public sealed class ConnectorStore : IDisposable
+    public sealed class ConnectorStore : IConnectorStore
     {
         public const string DatabaseFileName = "chatterconnector.db";
-        private const int SchemaVersion = 1;
+        private const int SchemaVersion = 2;
 
         private readonly SqliteConnection _db;
         private readonly Dictionary<string, SqliteCommand> _commands = new Dictionary<string, SqliteCommand>();
@@ -33,6 +33,17 @@ namespace ChatterConnector.Engine.State
 
         /// <summary>The store folder.</summary>
         public string StorePath { get; }
+
+        /// <summary>The store folder: a local store keeps its spool and default staging beside the database.</summary>
+        public string WorkPath => StorePath;
+
+        private SecretProtector? _secrets;
+
+        /// <summary>DPAPI on Windows, else the key file in &lt;store&gt;/keys.</summary>
+        public SecretProtector Secrets => _secrets ??= SecretProtector.ForStore(StorePath);
+
+        /// <summary>The exclusive lock file &lt;store&gt;/locks/&lt;connector&gt;.lock, released by the OS when the process dies.</summary>
+        public IConnectorLease AcquireRunLock(string connector) => Import.ConnectorLock.Acquire(StorePath, connector);
 
         /// <summary>Opens (and creates, when missing) the store in <paramref name="storePath"/> or the default location.</summary>
         public static ConnectorStore Open(string? storePath)
@@ -91,22 +102,24 @@ CREATE INDEX IF NOT EXISTS deliveries_open ON deliveries (connector, status);
 CREATE INDEX IF NOT EXISTS deliveries_todo ON deliveries (connector) WHERE status IN ('Pending','InFlight','Failed');
 CREATE TABLE IF NOT EXISTS log (id INTEGER PRIMARY KEY AUTOINCREMENT, connector TEXT NOT NULL COLLATE NOCASE, time TEXT NOT NULL, run_id TEXT NOT NULL,
   item_key TEXT NOT NULL, item_id TEXT NOT NULL, item_type TEXT, sf_user TEXT, mailbox TEXT, status TEXT NOT NULL, reason TEXT, message_id TEXT, size INTEGER NOT NULL, sha256 TEXT);
-CREATE INDEX IF NOT EXISTS log_by_run ON log (connector, run_id);
-PRAGMA user_version = 1;");
+CREATE INDEX IF NOT EXISTS log_by_run ON log (connector, run_id);");
+            // 2: a version per definition, so a stale update is a conflict rather than a silent overwrite.
+            Exec("ALTER TABLE connectors ADD COLUMN version INTEGER NOT NULL DEFAULT 1;");
+            Exec("PRAGMA user_version = 2;");
             tx.Commit();
         }
 
         // ---- transactions -------------------------------------------------------------------
 
         /// <summary>Starts a transaction that every store call joins until it is committed or disposed.</summary>
-        public StoreTransaction Begin()
+        public IStoreTransaction Begin()
         {
             if (_tx != null) throw new InvalidOperationException("A store transaction is already open.");
             _tx = _db.BeginTransaction();
             return new StoreTransaction(this);
         }
 
-        public sealed class StoreTransaction : IDisposable
+        private sealed class StoreTransaction : IStoreTransaction
         {
             private readonly ConnectorStore _store;
             internal StoreTransaction(ConnectorStore store) => _store = store;
@@ -138,15 +151,18 @@ PRAGMA user_version = 1;");
         public IReadOnlyList<ChatterConnectorInfo> ListConnectors()
         {
             var list = new List<ChatterConnectorInfo>();
-            using (var r = Reader("SELECT definition FROM connectors ORDER BY name"))
-                while (r.Read()) list.Add(Hydrate(r.GetString(0)));
+            using (var r = Reader("SELECT definition, version FROM connectors ORDER BY name"))
+                while (r.Read()) list.Add(Hydrate(r.GetString(0), r.GetInt64(1)));
             return list;
         }
 
         public ChatterConnectorInfo? FindConnector(string name)
         {
-            var json = Scalar("SELECT definition FROM connectors WHERE name = $n", ("$n", name)) as string;
-            return json == null ? null : Hydrate(json);
+            using var r = Reader("SELECT definition, version FROM connectors WHERE name = $n", ("$n", name));
+            if (!r.Read()) return null;
+            var (json, version) = (r.GetString(0), r.GetInt64(1));
+            r.Close();
+            return Hydrate(json, version);
         }
 
         public ChatterConnectorInfo GetConnector(string name) =>
@@ -158,15 +174,23 @@ PRAGMA user_version = 1;");
             if (FindConnector(connector.Name) != null)
                 throw new ChatterException("ChatterConnector.NameExists", ChatterErrorKind.ResourceExists,
                     $"A connector named '{connector.Name}' already exists in the store '{StorePath}'. Choose another name, or change it with Set-ChatterConnector.", connector.Name);
-            Exec("INSERT INTO connectors (name, definition) VALUES ($n, $d)", ("$n", connector.Name), ("$d", Serialize(connector)));
+            Exec("INSERT INTO connectors (name, definition, version) VALUES ($n, $d, 1)", ("$n", connector.Name), ("$d", Serialize(connector)));
             connector.StorePath = StorePath;
+            connector.ETag = "1";
         }
 
         public void UpdateConnector(ChatterConnectorInfo connector)
         {
-            if (Exec("UPDATE connectors SET definition = $d WHERE name = $n", ("$n", connector.Name), ("$d", Serialize(connector))) == 0)
+            long? expected = long.TryParse(connector.ETag, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : (long?)null;
+            if (Exec("UPDATE connectors SET definition = $d, version = version + 1 WHERE name = $n AND ($v IS NULL OR version = $v)",
+                    ("$n", connector.Name), ("$d", Serialize(connector)), ("$v", expected)) == 0)
+            {
+                if (Scalar("SELECT 1 FROM connectors WHERE name = $n", ("$n", connector.Name)) != null)
+                    throw StoreErrors.Conflict(connector.Name, StorePath);
                 throw new ChatterException("ChatterConnector.NotFound", ChatterErrorKind.ObjectNotFound,
                     $"There is no connector named '{connector.Name}' in the store '{StorePath}'.", connector.Name);
+            }
+            connector.ETag = Convert.ToString(Scalar("SELECT version FROM connectors WHERE name = $n", ("$n", connector.Name)), CultureInfo.InvariantCulture);
         }
 
         /// <summary>Removes the connector and its state (checkpoints, ledger, runs, log). Messages already delivered stay where they are.</summary>
@@ -180,12 +204,13 @@ PRAGMA user_version = 1;");
             return removed;
         }
 
-        private static string Serialize(ChatterConnectorInfo c) => JsonSerializer.Serialize(new StoredDefinition(c), Json);
+        private static string Serialize(ChatterConnectorInfo c) => StoredDefinition.Serialize(c);
 
-        private ChatterConnectorInfo Hydrate(string json)
+        private ChatterConnectorInfo Hydrate(string json, long version)
         {
-            var c = JsonSerializer.Deserialize<StoredDefinition>(json, Json)!.ToConnector();
+            var c = StoredDefinition.Deserialize(json);
             c.StorePath = StorePath;
+            c.ETag = version.ToString(CultureInfo.InvariantCulture);
             var last = LastRun(c.Name);
             if (last != null)
             {
@@ -197,48 +222,6 @@ PRAGMA user_version = 1;");
             return c;
         }
 
-        /// <summary>What is persisted of a connector: its settings, not the figures derived from runs.</summary>
-        private sealed class StoredDefinition
-        {
-            public StoredDefinition() { }
-            public StoredDefinition(ChatterConnectorInfo c)
-            {
-                Name = c.Name; SourcePath = c.SourcePath; Salesforce = c.Salesforce; Graph = c.Graph; StagingPath = c.StagingPath; MaildirPath = c.MaildirPath;
-                BlobStaging = c.BlobStaging; StagingRetention = c.StagingRetention;
-                FolderName = c.FolderName; AcceptedDomain = c.AcceptedDomain; Schedule = c.Schedule; Suspended = c.Suspended;
-                InstanceUrl = c.InstanceUrl; AutomaticMapping = c.AutomaticMapping; DefaultMailbox = c.DefaultMailbox;
-                MappingFile = c.MappingFile; MappingRules = c.MappingRules; Created = c.Created; Modified = c.Modified;
-            }
-            public string Name { get; set; } = "";
-            public string? SourcePath { get; set; }
-            public SalesforceSettings? Salesforce { get; set; }
-            public GraphSettings? Graph { get; set; }
-            public string? StagingPath { get; set; }
-            public BlobStagingSettings? BlobStaging { get; set; }
-            /// <summary>Null in definitions stored before blob staging: the default then.</summary>
-            public TimeSpan? StagingRetention { get; set; }
-            public string? MaildirPath { get; set; }
-            public string FolderName { get; set; } = ChatterConnectorInfo.DefaultFolderName;
-            public string[] AcceptedDomain { get; set; } = new string[0];
-            public TimeSpan Schedule { get; set; }
-            public bool Suspended { get; set; }
-            public string InstanceUrl { get; set; } = ChatterConnectorInfo.DefaultInstanceUrl;
-            public bool AutomaticMapping { get; set; }
-            public string? DefaultMailbox { get; set; }
-            public string? MappingFile { get; set; }
-            public List<UserMappingRule> MappingRules { get; set; } = new List<UserMappingRule>();
-            public DateTimeOffset Created { get; set; }
-            public DateTimeOffset Modified { get; set; }
-
-            public ChatterConnectorInfo ToConnector() => new ChatterConnectorInfo
-            {
-                Name = Name, SourcePath = SourcePath, Salesforce = Salesforce, Graph = Graph, StagingPath = StagingPath, MaildirPath = MaildirPath, FolderName = FolderName,
-                BlobStaging = BlobStaging, StagingRetention = StagingRetention ?? ChatterConnectorInfo.DefaultStagingRetention,
-                AcceptedDomain = AcceptedDomain ?? new string[0], Schedule = Schedule, Suspended = Suspended, InstanceUrl = InstanceUrl,
-                AutomaticMapping = AutomaticMapping, DefaultMailbox = DefaultMailbox, MappingFile = MappingFile,
-                MappingRules = MappingRules ?? new List<UserMappingRule>(), Created = Created, Modified = Modified,
-            };
-        }
 
         // ---- checkpoints --------------------------------------------------------------------
 

@@ -20,6 +20,11 @@ namespace ChatterConnector.Engine.State
         internal const string KeyFilePrefix = "v1:";
         /// <summary>Prefix of a blob protected with DPAPI for the current user.</summary>
         internal const string DpapiPrefix = "w1:";
+        /// <summary>Prefix of a blob protected with the shared store key of an Azure store (AES-256-CBC + HMAC-SHA256).</summary>
+        internal const string SharedKeyPrefix = "s1:";
+
+        /// <summary>The environment variable holding the key of a shared (Azure) store: base64 of 32 or 64 random bytes.</summary>
+        public const string SharedKeyVariable = "CHATTERCONNECTOR_STORE_KEY";
 
         private const int KeyLength = 32;
         private const int IvLength = 16;
@@ -30,11 +35,21 @@ namespace ChatterConnector.Engine.State
         private readonly bool _useDpapi;
         private byte[]? _key; // 32 bytes for AES, then 32 for HMAC
 
-        private SecretProtector(string storePath, bool useDpapi)
+        private readonly bool _shared;
+
+        private SecretProtector(string storePath, bool useDpapi, bool shared = false)
         {
             StorePath = storePath;
             _useDpapi = useDpapi;
+            _shared = shared;
         }
+
+        /// <summary>
+        /// A protector for a store that many workers share (an Azure store): AES-256 + HMAC under the key in
+        /// $env:CHATTERCONNECTOR_STORE_KEY, which every worker is given (an Azure Automation encrypted
+        /// variable, a Key Vault secret). The key is read when a secret is first protected or revealed.
+        /// </summary>
+        public static SecretProtector ForSharedStore(string storeLocation) => new SecretProtector(storeLocation, useDpapi: false, shared: true);
 
         /// <summary>The store this protector keeps its key in (when it needs a key file).</summary>
         public string StorePath { get; }
@@ -59,7 +74,9 @@ namespace ChatterConnector.Engine.State
             var plain = Encoding.UTF8.GetBytes(plainText);
             try
             {
-                string value = _useDpapi
+                string value = _shared
+                    ? SharedKeyPrefix + Convert.ToBase64String(Encrypt(plain, SharedKey()))
+                    : _useDpapi
                     ? DpapiPrefix + Convert.ToBase64String(ProtectedData.Protect(plain, DpapiEntropy, DataProtectionScope.CurrentUser))
                     : KeyFilePrefix + Convert.ToBase64String(Encrypt(plain, GetKey(create: true)!));
                 return new StoredSecret { Kind = StoredSecret.ProtectedKind, Value = value };
@@ -105,6 +122,14 @@ namespace ChatterConnector.Engine.State
                 catch (CryptographicException) { throw CannotDecrypt("It was protected by another Windows user or on another computer, or it was changed."); }
                 return Decode(plain);
             }
+            if (blob.StartsWith(SharedKeyPrefix, StringComparison.Ordinal))
+            {
+                var plain = Decrypt(FromBase64(blob.Substring(SharedKeyPrefix.Length)), SharedKey())
+                    ?? throw CannotDecrypt($"It was protected with another store key than the one in ${SharedKeyVariable}, or it was changed.");
+                return Decode(plain);
+            }
+            if (_shared)
+                throw CannotDecrypt("It was protected for one computer (a local store) and cannot be read from a shared store.");
             if (blob.StartsWith(KeyFilePrefix, StringComparison.Ordinal))
             {
                 var key = GetKey(create: false)
@@ -183,6 +208,38 @@ namespace ChatterConnector.Engine.State
             var result = new byte[count];
             Buffer.BlockCopy(source, offset, result, 0, count);
             return result;
+        }
+
+        // --- The shared key
+
+        private byte[] SharedKey()
+        {
+            lock (_gate)
+            {
+                if (_key != null) return _key;
+                var text = Environment.GetEnvironmentVariable(SharedKeyVariable);
+                if (string.IsNullOrWhiteSpace(text))
+                    throw new ChatterException("ChatterStore.KeyMissing", ChatterErrorKind.ObjectNotFound,
+                        $"The shared store '{StorePath}' protects secrets with the key in $env:{SharedKeyVariable}, and it is not set. " +
+                        $"Give every worker the same key (for example from an Azure Automation encrypted variable); make one with " +
+                        "[Convert]::ToBase64String([Security.Cryptography.RandomNumberGenerator]::GetBytes(32)).", SharedKeyVariable);
+                byte[] raw;
+                try { raw = Convert.FromBase64String(text!.Trim()); }
+                catch (FormatException) { raw = new byte[0]; }
+                if (raw.Length != KeyLength && raw.Length != 2 * KeyLength)
+                    throw new ChatterException("ChatterStore.KeyInvalid", ChatterErrorKind.InvalidData,
+                        $"$env:{SharedKeyVariable} must be the base64 of 32 (or 64) random bytes.", SharedKeyVariable);
+                if (raw.Length == 2 * KeyLength) return _key = raw;
+                // 32 bytes: an encryption key and a MAC key derived from it, each under its own label.
+                var key = new byte[2 * KeyLength];
+                using (var h = new HMACSHA256(raw))
+                {
+                    Buffer.BlockCopy(h.ComputeHash(Encoding.UTF8.GetBytes("ChatterConnector.SharedStore.Encryption")), 0, key, 0, KeyLength);
+                    Buffer.BlockCopy(h.ComputeHash(Encoding.UTF8.GetBytes("ChatterConnector.SharedStore.Mac")), 0, key, KeyLength, KeyLength);
+                }
+                Array.Clear(raw, 0, raw.Length);
+                return _key = key;
+            }
         }
 
         // --- The key file

@@ -8,6 +8,10 @@ namespace ChatterConnector.Engine.Targets
     /// <summary>Makes the target a connector's settings name.</summary>
     public static class TargetFactory
     {
+        /// <summary>The connector's target, its secrets revealed by the store.</summary>
+        public static IMessageTarget Create(ChatterConnectorInfo connector, IConnectorStore store, GraphTargetOptions? graphOptions = null) =>
+            connector.Graph != null ? new GraphTarget(connector.Graph, store.Secrets, connector.FolderName, graphOptions) : Create(connector, store.WorkPath, graphOptions);
+
         public static IMessageTarget Create(ChatterConnectorInfo connector, string? storePath = null, GraphTargetOptions? graphOptions = null)
         {
             if (connector.Graph != null)

@@ -43,8 +43,8 @@ namespace ChatterConnector.Commands
                 if (ParameterSetName == BySource) source = new ExportFolderSource(ResolvePath(SourcePath));
                 else
                 {
-                    if (InputObject != null && StorePath == null && !string.IsNullOrEmpty(InputObject.StorePath)) StorePath = InputObject.StorePath;
-                    source = SourceFactory.Create(Store().GetConnector(InputObject?.Name ?? Name));
+                    UseStoreOf(InputObject?.StorePath);
+                    source = SourceFactory.Create(Store().GetConnector(InputObject?.Name ?? Name), Store());
                 }
                 using var owned = source as IDisposable;
                 var dir = source.ReadDirectory();

@@ -202,9 +202,9 @@ namespace ChatterConnector.Commands
                 if (!ShouldProcess($"Connector '{Name}' in store '{store.StorePath}' (source '{source}', {target})", "Create"))
                     return;
                 // Secrets are protected only now: -WhatIf must not create the store's key.
-                if (api) connector.Salesforce = SalesforceSettingsFrom(SecretProtector.ForStore(store.StorePath));
-                if (graph) connector.Graph = GraphTargetSettings.Create(this, SecretProtector.ForStore(store.StorePath));
-                if (blob.NamesContainer) connector.BlobStaging = blob.Create(SecretProtector.ForStore(store.StorePath));
+                if (api) connector.Salesforce = SalesforceSettingsFrom(store.Secrets);
+                if (graph) connector.Graph = GraphTargetSettings.Create(this, store.Secrets);
+                if (blob.NamesContainer) connector.BlobStaging = blob.Create(store.Secrets);
                 if (connector.SourcePath != null && !Directory.Exists(connector.SourcePath))
                     WriteWarning($"The source folder '{connector.SourcePath}' does not exist yet; Start-ChatterImport will fail until it does.");
                 store.AddConnector(connector);

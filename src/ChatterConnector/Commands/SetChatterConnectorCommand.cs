@@ -119,17 +119,17 @@ namespace ChatterConnector.Commands
                 if (StagingRetention != null) c.StagingRetention = BlobStagingParameters.ValidateRetention(StagingRetention.Value);
                 if (!ShouldProcess($"Connector '{c.Name}'", "Set")) return;
                 // A new container replaces the one before (and local staging): its messages stay where they are.
-                if (blob.NamesContainer) { c.BlobStaging = blob.Create(SecretProtector.ForStore(Store().StorePath)); c.StagingPath = null; }
+                if (blob.NamesContainer) { c.BlobStaging = blob.Create(Store().Secrets); c.StagingPath = null; }
                 if (c.Graph != null)
                 {
-                    var secrets = SecretProtector.ForStore(Store().StorePath);
+                    var secrets = Store().Secrets;
                     c.Graph.CertificatePassword = NewChatterConnectorCommand.Protect(secrets, CertificatePassword) ?? c.Graph.CertificatePassword;
                     c.Graph.ClientSecret = NewChatterConnectorCommand.Protect(secrets, ClientSecret) ?? c.Graph.ClientSecret;
                     c.Graph.AccessToken = NewChatterConnectorCommand.Protect(secrets, GraphAccessToken) ?? c.Graph.AccessToken;
                 }
                 if (c.Salesforce != null)
                 {
-                    var secrets = SecretProtector.ForStore(Store().StorePath);
+                    var secrets = Store().Secrets;
                     var sf = c.Salesforce;
                     sf.CertificatePassword = NewChatterConnectorCommand.Protect(secrets, SalesforceCertificatePassword) ?? sf.CertificatePassword;
                     sf.ClientSecret = NewChatterConnectorCommand.Protect(secrets, SalesforceClientSecret) ?? sf.ClientSecret;

@@ -5,6 +5,7 @@ using System.Threading.Tasks;
 using ChatterConnector.Engine;
 using ChatterConnector.Engine.Import;
 using ChatterConnector.Engine.Model;
+using ChatterConnector.Engine.State;
 
 namespace ChatterConnector.Commands
 {
@@ -26,28 +27,40 @@ namespace ChatterConnector.Commands
             Try(() =>
             {
                 var c = ResolveConnector();
-                if (c == null) return;
-                var now = DateTimeOffset.UtcNow;
-                if (!Force && c.Suspended)
-                {
-                    WriteWarning($"The connector '{c.Name}' is suspended; it was skipped. Resume-ChatterConnector resumes it; -Force runs it once.");
-                    return;
-                }
-                if (!Force && !c.IsDue(now))
-                {
-                    WriteVerbose($"The connector '{c.Name}' is not due until {c.NextRunTime:u}; it was skipped. -Force runs it now.");
-                    return;
-                }
+                if (c == null || !ShouldRun(c)) return;
                 var pipeline = new ImportPipeline(Store(), c);
                 var description = $"Connector '{c.Name}'";
                 if (IsWhatIf())
                 {
                     var plan = pipeline.Plan(CancellationToken);
-                    description = $"Connector '{c.Name}': {plan}, from '{c.SourcePath}' into '{c.MaildirPath}'";
+                    description = $"Connector '{c.Name}': {plan}, from '{c.Source}' into '{c.Target}'";
                 }
                 if (!ShouldProcess(description, "Import Chatter")) return;
-                Import(pipeline, c);
+                // One worker per connector: a connector another worker is importing is a ConnectorBusy error
+                // (non-terminating: the next connector in the pipeline goes on). Under the lock, read the
+                // connector again: a worker that finished it meanwhile made it not due.
+                using var runLock = Store().AcquireRunLock(c.Name);
+                c = Store().FindConnector(c.Name);
+                if (c == null || !ShouldRun(c)) return;
+                Import(new ImportPipeline(Store(), c), c, runLock);
             });
+        }
+
+        /// <summary>Whether the connector runs now: it is due and not suspended, or -Force.</summary>
+        private bool ShouldRun(ChatterConnectorInfo c)
+        {
+            if (Force) return true;
+            if (c.Suspended)
+            {
+                WriteWarning($"The connector '{c.Name}' is suspended; it was skipped. Resume-ChatterConnector resumes it; -Force runs it once.");
+                return false;
+            }
+            if (!c.IsDue(DateTimeOffset.UtcNow))
+            {
+                WriteVerbose($"The connector '{c.Name}' is not due until {c.NextRunTime:u}; it was skipped. -Force runs it now.");
+                return false;
+            }
+            return true;
         }
 
         private bool IsWhatIf()
@@ -58,13 +71,13 @@ namespace ChatterConnector.Commands
         }
 
         /// <summary>Runs the engine on a worker thread; this (the pipeline) thread writes its progress and errors.</summary>
-        private void Import(ImportPipeline pipeline, ChatterConnectorInfo c)
+        private void Import(ImportPipeline pipeline, ChatterConnectorInfo c, IConnectorLease runLock)
         {
             var events = new BlockingCollection<object>();
             var observer = new QueueObserver(events);
             var task = Task.Run(() =>
             {
-                try { return pipeline.Run(observer, CancellationToken); }
+                try { return pipeline.Run(runLock, observer, CancellationToken); }
                 finally { events.CompleteAdding(); }
             });
             var activityId = System.Threading.Interlocked.Increment(ref _activityId);

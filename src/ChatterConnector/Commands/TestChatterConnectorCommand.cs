@@ -40,7 +40,7 @@ namespace ChatterConnector.Commands
                 if (c == null) return;
                 if (c.Salesforce != null)
                 {
-                    using var api = (SalesforceApiSource)SourceFactory.Create(c, Store().StorePath, cancellationToken: CancellationToken);
+                    using var api = (SalesforceApiSource)SourceFactory.Create(c, Store(), cancellationToken: CancellationToken);
                     foreach (var check in api.CheckAccess())
                         WriteObject(new ChatterConnectorTestResult { ConnectorName = c.Name, Check = check.Check, Target = c.Salesforce.LoginUrl, Succeeded = check.Succeeded, Message = check.Message });
                 }
@@ -48,14 +48,14 @@ namespace ChatterConnector.Commands
                 {
                     WriteObject(Check(c, "Source", c.SourcePath ?? "", () =>
                     {
-                        var dir = SourceReader.ReadDirectory(c);
+                        var dir = SourceReader.ReadDirectory(c, Store());
                         return $"The export can be read: {dir.Users.Count} users, {dir.GroupNames.Count} groups.";
                     }));
                 }
                 WriteObject(CheckStaging(c));
                 if (c.Graph != null)
                 {
-                    using var graph = (GraphTarget)TargetFactory.Create(c, Store().StorePath);
+                    using var graph = (GraphTarget)TargetFactory.Create(c, Store());
                     foreach (var check in graph.CheckAccess(Mailbox ?? c.DefaultMailbox, CancellationToken))
                         WriteObject(new ChatterConnectorTestResult { ConnectorName = c.Name, Check = check.Check, Target = c.Graph.Endpoint, Succeeded = check.Succeeded, Message = check.Message });
                 }
@@ -87,10 +87,10 @@ namespace ChatterConnector.Commands
         /// </summary>
         private ChatterConnectorTestResult CheckStaging(ChatterConnectorInfo c)
         {
-            var location = c.BlobStaging?.Location ?? (string.IsNullOrEmpty(c.StagingPath) ? ImportPipeline.DefaultStagingPath(Store().StorePath, c.Name) : c.StagingPath!);
+            var location = c.BlobStaging?.Location ?? (string.IsNullOrEmpty(c.StagingPath) ? ImportPipeline.DefaultStagingPath(Store().WorkPath, c.Name) : c.StagingPath!);
             try
             {
-                using var staging = StagingFactory.Create(c, Store().StorePath);
+                using var staging = StagingFactory.Create(c, Store());
                 return Check(c, "Staging", location, () => staging.Check(CancellationToken), rethrow: true);
             }
             catch (ChatterException ex)

@@ -75,7 +75,7 @@ namespace ChatterConnector.Commands
             SourceDirectory dir;
             try
             {
-                dir = SourceReader.ReadDirectory(c);
+                dir = SourceReader.ReadDirectory(c, Store());
             }
             catch (ChatterException ex)
             {
@@ -100,10 +100,10 @@ namespace ChatterConnector.Commands
             {
                 var c = ResolveConnector();
                 if (c == null) return;
-                var dir = SourceReader.ReadDirectory(c);
+                var dir = SourceReader.ReadDirectory(c, Store());
                 // The target has its word too: with Microsoft Graph, an address that is no user, or a
                 // user without a mailbox, maps to nothing.
-                using var target = TargetFactory.Create(c, Store().StorePath);
+                using var target = TargetFactory.Create(c, Store());
                 foreach (var e in new UserMapper(c, dir, mailbox => target.CheckMailbox(mailbox, CancellationToken)).ResolveAll())
                     if (Source == null || Source.Contains(e.Source)) WriteObject(e);
             });

@@ -105,4 +105,33 @@ public class SecretProtectorTests
         finally { Environment.SetEnvironmentVariable(name, null); }
         Assert.False(Directory.Exists(Path.Combine(t.Path, "keys"))); // no key needed for it
     }
+
+    [Fact]
+    public void ASharedStore_ProtectsSecretsWithTheKeyEveryWorkerIsGiven_AndSaysSoWhenItIsMissing()
+    {
+        var saved = Environment.GetEnvironmentVariable(SecretProtector.SharedKeyVariable);
+        try
+        {
+            Environment.SetEnvironmentVariable(SecretProtector.SharedKeyVariable, null);
+            var missing = Assert.Throws<ChatterException>(() => SecretProtector.ForSharedStore("https://a.blob.core.windows.net/c").Protect("s3cret"));
+            Assert.Equal("ChatterStore.KeyMissing", missing.ErrorId);
+            Assert.Contains(SecretProtector.SharedKeyVariable, missing.Message);
+
+            Environment.SetEnvironmentVariable(SecretProtector.SharedKeyVariable, "not base64!");
+            Assert.Equal("ChatterStore.KeyInvalid", Assert.Throws<ChatterException>(() => SecretProtector.ForSharedStore("u").Protect("x")).ErrorId);
+
+            Environment.SetEnvironmentVariable(SecretProtector.SharedKeyVariable, Convert.ToBase64String(Enumerable.Range(0, 32).Select(i => (byte)i).ToArray()));
+            var stored = SecretProtector.ForSharedStore("u").Protect("s3cret");
+            Assert.StartsWith("s1:", stored.Value);
+            Assert.DoesNotContain("s3cret", stored.Value);
+            Assert.Equal("s3cret", SecretProtector.ForSharedStore("another worker").Reveal(stored));   // any worker with the key
+
+            Environment.SetEnvironmentVariable(SecretProtector.SharedKeyVariable, Convert.ToBase64String(new byte[32]));
+            Assert.Equal("ChatterSecret.CannotDecrypt", Assert.Throws<ChatterException>(() => SecretProtector.ForSharedStore("u").Reveal(stored)).ErrorId);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(SecretProtector.SharedKeyVariable, saved);
+        }
+    }
 }
