@@ -49,7 +49,18 @@ static class GraphBenchmark
         // Item by item, each to every mailbox: the order the ledger hands deliveries to a run.
         var work = messages.SelectMany(m => addresses.Select(a => (Mailbox: a, Message: m))).ToList();
         GC.Collect();
+        var (gc0, gc1, gc2, pause) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration());
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
+        // How many of the 80 mailbox slots are taken, sampled every 2 ms: with the rate, how long one
+        // request holds its slot (the limit assumes exactly the latency).
+        long samples = 0, slotSum = 0;
+        bool sampling = true;
+        var sampler = new Thread(() =>
+        {
+            while (Volatile.Read(ref sampling)) { slotSum += addresses.Sum(a => target.Gate(a).InFlight); samples++; Thread.Sleep(2); }
+        }) { IsBackground = true };
+        sampler.Start();
         // As the pipeline does it: every delivery a task on the pool, at most the target's parallelism at once.
         using (var slots = new SemaphoreSlim(target.MaxParallelism))
         {
@@ -61,6 +72,12 @@ static class GraphBenchmark
             })).GetAwaiter().GetResult();
         }
         var seconds = sw.Elapsed.TotalSeconds;
+        Volatile.Write(ref sampling, false);
+        sampler.Join();
+        var slotsInUse = samples == 0 ? 0 : slotSum / (double)samples;
+        var cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
+        var gcs = $"{GC.CollectionCount(0) - gc0}/{GC.CollectionCount(1) - gc1}/{GC.CollectionCount(2) - gc2}";
+        var gcPause = (GC.GetTotalPauseDuration() - pause).TotalMilliseconds;
         var peak = Process.GetCurrentProcess().PeakWorkingSet64;
 
         var limit = mailboxes * 4 / (latencyMs / 1000.0);
@@ -73,6 +90,8 @@ static class GraphBenchmark
         Console.WriteLine($"  ratio           {rate / limit,10:N2} (goal ≥ 0.9)");
         Console.WriteLine($"  requests/msg    {graph.Requests.Count / (double)work.Count,10:N2} ({graph.Requests.Count:N0} requests, folder set-up and user lookups included)");
         Console.WriteLine($"  highest concurrency seen by one mailbox: {graph.HighestConcurrencyAnyMailbox}; 429s for concurrency: {graph.ConcurrencyRejectionsAnyMailbox}");
+        Console.WriteLine($"  slots in use    {slotsInUse,10:N1} of {mailboxes * 4} on average; a request holds its slot {slotsInUse / rate * 1000:N1} ms (latency {latencyMs} ms)");
+        Console.WriteLine($"  cpu             {cpuSeconds,10:N2} s ({cpuSeconds / seconds / Environment.ProcessorCount:P0} of {Environment.ProcessorCount} cores, client and fake); GCs {gcs} (gen 0/1/2), {gcPause:N0} ms paused");
         Console.WriteLine($"  peak memory     {peak / 1048576.0,10:N0} MB (process peak working set, the fake server included)");
         Console.WriteLine($"  created         {addresses.Sum(a => graph.Messages(a).Count):N0} messages in the fake");
     }

@@ -70,7 +70,8 @@ namespace ChatterConnector.Engine.Staging
             string hash;
             long size;
             using (var sha = System.Security.Cryptography.SHA256.Create())
-            using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920))
+            // 16 KB: most messages are a few KB, and every message gets a buffer of its own.
+            using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 16384))
             {
                 using (var hashing = new System.Security.Cryptography.CryptoStream(file, sha, System.Security.Cryptography.CryptoStreamMode.Write))
                 {

@@ -134,4 +134,24 @@ public class GraphMessageBuilderTests
         Assert.Equal(0, GraphMessageBuilder.Base64Length(0));
         Assert.Equal(4, GraphMessageBuilder.Base64Length(1));
     }
+
+    [Theory]
+    [InlineData("post.eml", ChatterItemType.Post)]
+    [InlineData("post-files.eml", ChatterItemType.Post)]
+    [InlineData("comment.eml", ChatterItemType.Comment)]
+    [InlineData("edit.eml", ChatterItemType.Edit)]
+    [InlineData("comment-edit.eml", ChatterItemType.Edit)]
+    [InlineData("delete.eml", ChatterItemType.Delete)]
+    [InlineData("post-richtext.eml", ChatterItemType.Post)]
+    [InlineData("private-message.eml", ChatterItemType.PrivateMessage)]
+    public void TheJsonWrittenForABatchIsTheDocumentTheSdkWouldSend(string golden, ChatterItemType type)
+    {
+        using var staged = StagedMessage.Open(GoldenPath(golden), CancellationToken.None);
+        var files = staged.Attachments.Select(a => (a.Name, a.ContentType, Bytes: a.ReadAll())).ToList();
+        var sdk = GraphMessageBuilder.ToJson(GraphMessageBuilder.Build(staged.Message, type, "id-1@x", files.Select(f => GraphMessageBuilder.FileAttachment(f.Name, f.ContentType, f.Bytes)), "IPM.Note"));
+        var direct = GraphMessageBuilder.WriteJson(GraphMessageBuilder.Read(staged.Message, type, "id-1@x", "IPM.Note"), files);
+        Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(System.Text.Json.Nodes.JsonNode.Parse(sdk), System.Text.Json.Nodes.JsonNode.Parse(direct)),
+            "SDK:\n" + sdk + "\nDirect:\n" + direct);
+        Assert.True(direct.Length <= sdk.Length, "never longer than the SDK's, so the request size estimates hold"); 
+    }
 }

@@ -72,42 +72,139 @@ namespace ChatterConnector.Engine.Targets.Graph
         public static string MessageClass(ChatterItemType type, MimeMessage mime) =>
             MessageClass(type, !string.IsNullOrWhiteSpace(mime.Headers["X-Chatter-CommentId"]));
 
-        /// <summary>The message to create. <paramref name="messageClass"/> overrides the class derived from <paramref name="type"/>.</summary>
-        public static Message Build(MimeMessage mime, ChatterItemType type, string? messageId = null, IEnumerable<FileAttachment>? inline = null, string? messageClass = null)
+        /// <summary>What the message to create holds, read once from the staged MIME message; <see cref="Build"/> and <see cref="WriteJson"/> render it.</summary>
+        internal sealed class Parts
+        {
+            public string Subject = "";
+            public bool Html;
+            public string Body = "";
+            public List<(string Id, string Value)> Properties = new List<(string, string)>();
+            public List<InternetMessageHeader> Headers = new List<InternetMessageHeader>();
+            public List<MailboxAddress> To = new List<MailboxAddress>();
+            public MailboxAddress? From;
+            public string? InternetMessageId;
+        }
+
+        /// <summary>Reads what the message to create holds. <paramref name="messageClass"/> overrides the class derived from <paramref name="type"/>.</summary>
+        internal static Parts Read(MimeMessage mime, ChatterItemType type, string? messageId = null, string? messageClass = null)
         {
             var id = (string.IsNullOrWhiteSpace(messageId) ? mime.MessageId : messageId)?.Trim().Trim('<', '>');
             var date = mime.Date == DateTimeOffset.MinValue ? DateTimeOffset.UtcNow : mime.Date;
             string time = date.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
-            var props = new List<SingleValueLegacyExtendedProperty>
-            {
-                new SingleValueLegacyExtendedProperty { Id = FlagsProperty, Value = "1" },
-                new SingleValueLegacyExtendedProperty { Id = ReceivedTimeProperty, Value = time },
-                new SingleValueLegacyExtendedProperty { Id = SentTimeProperty, Value = time },
-                new SingleValueLegacyExtendedProperty { Id = MessageClassProperty, Value = messageClass ?? MessageClass(type, mime) },
-            };
+            var parts = new Parts { Subject = mime.Subject ?? "" };
+            parts.Properties.Add((FlagsProperty, "1"));
+            parts.Properties.Add((ReceivedTimeProperty, time));
+            parts.Properties.Add((SentTimeProperty, time));
+            parts.Properties.Add((MessageClassProperty, messageClass ?? MessageClass(type, mime)));
             if (!string.IsNullOrWhiteSpace(mime.InReplyTo))
-                props.Add(new SingleValueLegacyExtendedProperty { Id = InReplyToProperty, Value = "<" + mime.InReplyTo!.Trim('<', '>') + ">" });
+                parts.Properties.Add((InReplyToProperty, "<" + mime.InReplyTo!.Trim('<', '>') + ">"));
             if (mime.References.Count > 0)
-                props.Add(new SingleValueLegacyExtendedProperty { Id = ReferencesProperty, Value = string.Join(" ", mime.References.Select(r => "<" + r + ">")) });
+                parts.Properties.Add((ReferencesProperty, string.Join(" ", mime.References.Select(r => "<" + r + ">"))));
 
             var html = mime.HtmlBody;
+            parts.Html = html != null;
+            parts.Body = html ?? mime.TextBody ?? "";
+            parts.Headers = Headers(mime);
+            parts.To = mime.To.Mailboxes.Take(MaxRecipients).ToList();
+            parts.From = mime.From.Mailboxes.FirstOrDefault();
+            if (!string.IsNullOrEmpty(id)) parts.InternetMessageId = "<" + id + ">";
+            return parts;
+        }
+
+        /// <summary>The message to create. <paramref name="messageClass"/> overrides the class derived from <paramref name="type"/>.</summary>
+        public static Message Build(MimeMessage mime, ChatterItemType type, string? messageId = null, IEnumerable<FileAttachment>? inline = null, string? messageClass = null) =>
+            Build(Read(mime, type, messageId, messageClass), inline);
+
+        internal static Message Build(Parts parts, IEnumerable<FileAttachment>? inline = null)
+        {
             var message = new Message
             {
-                Subject = mime.Subject ?? "",
-                Body = html != null
-                    ? new ItemBody { ContentType = BodyType.Html, Content = html }
-                    : new ItemBody { ContentType = BodyType.Text, Content = mime.TextBody ?? "" },
-                SingleValueExtendedProperties = props,
-                InternetMessageHeaders = Headers(mime),
-                ToRecipients = mime.To.Mailboxes.Take(MaxRecipients).Select(Recipient).ToList(),
+                Subject = parts.Subject,
+                Body = new ItemBody { ContentType = parts.Html ? BodyType.Html : BodyType.Text, Content = parts.Body },
+                SingleValueExtendedProperties = parts.Properties.Select(p => new SingleValueLegacyExtendedProperty { Id = p.Id, Value = p.Value }).ToList(),
+                InternetMessageHeaders = parts.Headers.Select(h => new InternetMessageHeader { Name = h.Name, Value = h.Value }).ToList(),
+                ToRecipients = parts.To.Select(Recipient).ToList(),
             };
-            var from = mime.From.Mailboxes.FirstOrDefault();
-            if (from != null) message.From = Recipient(from);
-            if (!string.IsNullOrEmpty(id)) message.InternetMessageId = "<" + id + ">";
+            if (parts.From != null) message.From = Recipient(parts.From);
+            if (parts.InternetMessageId != null) message.InternetMessageId = parts.InternetMessageId;
             var files = inline?.Cast<Attachment>().ToList();
             if (files != null && files.Count > 0) message.Attachments = files;
             return message;
+        }
+
+        /// <summary>
+        /// The JSON of the message to create, written directly: the same document as
+        /// <c>ToJson(Build(…))</c> without a Kiota model (whose backing stores cost tens of KB a
+        /// message). Used for the small creates that go into JSON batches.
+        /// </summary>
+        internal static string WriteJson(Parts parts, IReadOnlyList<(string Name, string ContentType, byte[] Bytes)>? inline = null)
+        {
+            using var buffer = new MemoryStream(1024 + parts.Body.Length * 2);
+            using (var w = new System.Text.Json.Utf8JsonWriter(buffer, RelaxedJson))
+            {
+                w.WriteStartObject();
+                w.WriteString("@odata.type", "#microsoft.graph.message");
+                if (inline != null && inline.Count > 0)
+                {
+                    w.WriteStartArray("attachments");
+                    foreach (var (name, contentType, bytes) in inline)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("@odata.type", "#microsoft.graph.fileAttachment");
+                        w.WriteString("contentType", contentType);
+                        w.WriteBoolean("isInline", false);
+                        w.WriteString("name", name);
+                        w.WriteBase64String("contentBytes", bytes);
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                }
+                w.WriteStartObject("body");
+                w.WriteString("content", parts.Body);
+                w.WriteString("contentType", parts.Html ? "html" : "text");
+                w.WriteEndObject();
+                if (parts.From != null) { w.WritePropertyName("from"); WriteRecipient(w, parts.From); }
+                w.WriteStartArray("internetMessageHeaders");
+                foreach (var h in parts.Headers)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("name", h.Name);
+                    w.WriteString("value", h.Value);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                if (parts.InternetMessageId != null) w.WriteString("internetMessageId", parts.InternetMessageId);
+                w.WriteStartArray("singleValueExtendedProperties");
+                foreach (var (id, value) in parts.Properties)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("id", id);
+                    w.WriteString("value", value);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteString("subject", parts.Subject);
+                w.WriteStartArray("toRecipients");
+                foreach (var to in parts.To) WriteRecipient(w, to);
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+        }
+
+        /// <summary>Escapes only what JSON requires, as the SDK's serializer does (HTML bodies stay readable and small).</summary>
+        private static readonly System.Text.Json.JsonWriterOptions RelaxedJson =
+            new System.Text.Json.JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+        private static void WriteRecipient(System.Text.Json.Utf8JsonWriter w, MailboxAddress m)
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("emailAddress");
+            w.WriteString("address", m.Address);
+            w.WriteString("name", string.IsNullOrEmpty(m.Name) ? m.Address : m.Name);
+            w.WriteEndObject();
+            w.WriteEndObject();
         }
 
         /// <summary>The X-Chatter-* headers, names lower-cased, within <see cref="MaxHeaderBytes"/>.</summary>

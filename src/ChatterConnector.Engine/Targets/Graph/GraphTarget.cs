@@ -172,8 +172,8 @@ namespace ChatterConnector.Engine.Targets.Graph
                 && requestBytes <= _options.InlineRequestLimit / Math.Max(1, Math.Min(_options.BatchSize, 20))
                 && routes.All(r => r == AttachmentRoute.Inline || r == AttachmentRoute.TooLarge);
             Func<string, Task<string?>> create = batched
-                ? (Func<string, Task<string?>>)(cls => BatchCreateAsync(mailbox, userId, folderId, id, () => GraphMessageBuilder.ToJson(
-                    GraphMessageBuilder.Build(mime, outgoing.ItemType, id, inline.Select(a => GraphMessageBuilder.FileAttachment(a.File.Name, a.File.ContentType, a.Bytes)), cls)),
+                ? (Func<string, Task<string?>>)(cls => BatchCreateAsync(mailbox, userId, folderId, id, () => GraphMessageBuilder.WriteJson(
+                    GraphMessageBuilder.Read(mime, outgoing.ItemType, id, cls), inline.Select(a => (a.File.Name, a.File.ContentType, a.Bytes)).ToList()),
                     requestBytes, ct))
                 : async cls => (await CallAsync(mailbox, "creating the message", post(cls), requestBytes, ct).ConfigureAwait(false))?.Id;
 

@@ -29,7 +29,9 @@ namespace ChatterConnector.Engine.Targets.Graph
         public static StagedMessage Open(string path, CancellationToken cancellationToken)
         {
             Stream file;
-            try { file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 81920); }
+            // A small buffer: the parser reads in blocks of its own, and a large one per message (most
+            // are a few KB) would be garbage the size of the message many times over.
+            try { file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 4096); }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
             {
                 throw new ChatterException("ChatterTarget.StagedMessageMissing", ChatterErrorKind.ReadError,
