@@ -65,6 +65,18 @@ public class ConnectorCopyTests : IClassFixture<AzuriteFixture>, IDisposable
         return (local, org, run);
     }
 
+    /// <summary>Adds a connector with a Graph client secret protected for <paramref name="store"/>: "graph s3cret".</summary>
+    internal static ChatterConnectorInfo WithSecret(IConnectorStore store, string name)
+    {
+        var c = new ChatterConnectorInfo
+        {
+            Name = name, SourcePath = "/x", MaildirPath = "/m",
+            Graph = new GraphSettings { TenantId = "t", ClientId = "c", ClientSecret = store.Secrets.Protect("graph s3cret") },
+        };
+        store.AddConnector(c);
+        return c;
+    }
+
     private static void WithStoreKey(string? key, Action body)
     {
         var saved = Environment.GetEnvironmentVariable(SecretProtector.SharedKeyVariable);
@@ -112,12 +124,9 @@ public class ConnectorCopyTests : IClassFixture<AzuriteFixture>, IDisposable
     public void Secrets_AreProtectedAgainForTheDestination_AndEnvironmentSecretsStayNames()
     {
         var local = Local("local");
-        local.AddConnector(new ChatterConnectorInfo
-        {
-            Name = "Secret", SourcePath = "/x", MaildirPath = "/m",
-            Graph = new GraphSettings { TenantId = "t", ClientId = "c", ClientSecret = local.Secrets.Protect("graph s3cret") },
-            BlobStaging = new BlobStagingSettings { SasUri = SecretProtector.FromEnvironment("STAGING_SAS"), Location = "https://a.blob.core.windows.net/s" },
-        });
+        var secret = WithSecret(local, "Secret");
+        secret.BlobStaging = new BlobStagingSettings { SasUri = SecretProtector.FromEnvironment("STAGING_SAS"), Location = "https://a.blob.core.windows.net/s" };
+        local.UpdateConnector(secret);
         WithStoreKey(Convert.ToBase64String(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray()), () =>
         {
             var azure = Azure();
@@ -137,11 +146,7 @@ public class ConnectorCopyTests : IClassFixture<AzuriteFixture>, IDisposable
     public void WithoutTheStoreKey_ACopyToAzure_IsKeyMissing_AndWritesNothing()
     {
         var local = Local("local");
-        local.AddConnector(new ChatterConnectorInfo
-        {
-            Name = "Secret", SourcePath = "/x", MaildirPath = "/m",
-            Graph = new GraphSettings { TenantId = "t", ClientId = "c", ClientSecret = local.Secrets.Protect("graph s3cret") },
-        });
+        WithSecret(local, "Secret");
         local.SetCheckpoint("Secret", "watermark.FeedItem", "1");
         WithStoreKey(null, () =>
         {

@@ -90,11 +90,7 @@ public class CopyChatterConnectorCmdletTests : IClassFixture<AzuriteFixture>, ID
         using (var store = ConnectorStore.Open(local))
         {
             store.AddConnector(new ChatterConnectorInfo { Name = "Busy", SourcePath = "/x", MaildirPath = "/m" });
-            store.AddConnector(new ChatterConnectorInfo
-            {
-                Name = "Keyed", SourcePath = "/x", MaildirPath = "/m",
-                Graph = new GraphSettings { TenantId = "t", ClientId = "c", ClientSecret = store.Secrets.Protect("s3cret") },
-            });
+            ConnectorCopyTests.WithSecret(store, "Keyed");
             store.AddConnector(new ChatterConnectorInfo { Name = "Plain", SourcePath = "/x", MaildirPath = "/m" });
         }
         using var worker = ConnectorStore.Open(local);

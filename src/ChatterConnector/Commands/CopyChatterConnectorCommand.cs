@@ -63,9 +63,7 @@ namespace ChatterConnector.Commands
         protected override void BeginProcessing()
         {
             base.BeginProcessing();
-            var given = new List<string>();
-            foreach (var p in new[] { nameof(DestinationStorePath), nameof(DestinationStoreUri), nameof(DestinationStoreConnectionString) })
-                if (MyInvocation.BoundParameters.ContainsKey(p)) given.Add(p);
+            var given = Given(nameof(DestinationStorePath), nameof(DestinationStoreUri), nameof(DestinationStoreConnectionString));
             if (given.Count == 0)
                 ThrowTerminatingError(NewError("ChatterStore.DestinationMissing", ErrorCategory.InvalidArgument, null,
                     "Name the store to copy into with one of -DestinationStorePath, -DestinationStoreUri and -DestinationStoreConnectionString."));
