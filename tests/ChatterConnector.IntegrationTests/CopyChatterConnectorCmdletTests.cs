@@ -84,6 +84,19 @@ public class CopyChatterConnectorCmdletTests : IClassFixture<AzuriteFixture>, ID
     }
 
     [Fact]
+    public void WithoutTheStoreKey_ACopyToAzure_CreatesNotEvenTheStore()
+    {
+        var local = _t.Sub("local");
+        using (var store = ConnectorStore.Open(local)) ConnectorCopyTests.WithSecret(store, "Keyed");
+        var script = CmdletApiTests.Secure("cs", ConnectionString) +
+            $"Copy-ChatterConnector -Name Keyed -StorePath '{local}' -DestinationStoreConnectionString $cs -ErrorVariable failed -ErrorAction SilentlyContinue; " + Errors("failed");
+        var (exit, stdout, stderr) = ModuleShell.Run(script, Shell(""));
+        Assert.True(exit == 0, stderr + stdout);
+        Assert.Equal("ERR ChatterStore.KeyMissing ObjectNotFound " + SecretProtector.SharedKeyVariable, Assert.Single(Lines(stdout, "ERR ")));
+        Assert.False(new BlobContainerClient(_azurite.ConnectionString, _name).Exists().Value);
+    }
+
+    [Fact]
     public void ABusyConnector_AndAMissingStoreKey_AreErrors_AndTheNextConnectorIsStillCopied()
     {
         var local = _t.Sub("local");

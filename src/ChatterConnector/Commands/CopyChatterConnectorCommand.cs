@@ -101,6 +101,9 @@ namespace ChatterConnector.Commands
                     continue;
                 Try(() =>
                 {
+                    // An Azure destination protects secrets with the shared key: without it, fail before the store is even created.
+                    if (_destination == null && DestinationStorePath == null && ConnectorCopy.HasProtectedSecrets(c))
+                        SecretProtector.ForSharedStore(DestinationStoreUri?.ToString() ?? "(-DestinationStoreConnectionString)").CheckKey();
                     var copied = ConnectorCopy.Copy(Store(), c.Name, Destination(), NewName, Force, CancellationToken);
                     if (ConnectorCopy.WaitsOnLocalStaging(Store(), c))
                         WriteWarning($"The connector '{c.Name}' has deliveries still to do whose messages are staged in a local folder " +
