@@ -14,6 +14,7 @@
         'Get-ChatterConnector'
         'Set-ChatterConnector'
         'Remove-ChatterConnector'
+        'Copy-ChatterConnector'
         'Suspend-ChatterConnector'
         'Resume-ChatterConnector'
         'Test-ChatterConnector'

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Management.Automation;
 using System.Security;
 using System.Threading;
@@ -61,15 +62,17 @@ namespace ChatterConnector.Commands
         protected override void BeginProcessing()
         {
             // Only parameters typed on the command line are bound yet; piped ones come per record.
-            var given = new List<string>();
-            foreach (var p in new[] { nameof(StorePath), nameof(StoreUri), nameof(StoreConnectionString) })
-                if (MyInvocation.BoundParameters.ContainsKey(p)) given.Add(p);
+            var given = Given(nameof(StorePath), nameof(StoreUri), nameof(StoreConnectionString));
             if (given.Count > 1)
                 ThrowTerminatingError(NewError("ChatterStore.AmbiguousStore", ErrorCategory.InvalidArgument, null,
                     $"-{given[0]} and -{given[1]} both name a connector store; give one of -StorePath, -StoreUri and -StoreConnectionString."));
             _typedStore = given.Count == 1 ? given[0] : null;
             base.BeginProcessing();
         }
+
+        /// <summary>Which of <paramref name="parameters"/> the command line gives, in that order.</summary>
+        protected List<string> Given(params string[] parameters) =>
+            parameters.Where(p => MyInvocation.BoundParameters.ContainsKey(p)).ToList();
 
         /// <summary>
         /// The store the command line names, else the store of the piped object (-StorePath bound by property

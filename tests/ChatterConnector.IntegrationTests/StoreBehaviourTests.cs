@@ -146,6 +146,39 @@ public abstract class StoreBehaviourTests : IDisposable
     }
 
     [Fact]
+    public void AConnectorsCheckpointsItemsAndParticipants_AreListedWhole_ForACopy()
+    {
+        var store = Open();
+        store.SetCheckpoint("C", "watermark.FeedItem", "1");
+        store.SetCheckpoint("C", "watermark/odd #name?%41", "2");
+        store.SetCheckpoint("D", "watermark.FeedItem", "3");
+        store.AddItem("C", Item("k2", "t1"));
+        store.AddItem("C", Item("k3/odd#", "t2"));
+        store.AddItem("D", Item("k9", "t1"));
+        store.AddParticipant("C", "t2", "005B");
+        store.AddParticipant("C", "t1", "005B");
+        store.AddParticipant("C", "t1", "005A");
+        store.AddParticipant("D", "t1", "005Z");
+
+        var other = Open();
+        Assert.Equal(new[] { ("watermark.FeedItem", "1"), ("watermark/odd #name?%41", "2") },
+            other.GetCheckpoints("c").OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (kv.Key, kv.Value)));
+        var items = other.GetItems("C").OrderBy(i => i.ItemKey, StringComparer.Ordinal).ToList();
+        Assert.Equal(new[] { "k2", "k3/odd#" }, items.Select(i => i.ItemKey));
+        Assert.Equal(("t1", "files missing", "/staged/k2.eml", 42L), (items[0].ThreadId, items[0].PartialReason, items[0].StagedPath, items[0].Size));
+        Assert.Equal(new[] { ("t1", "005A"), ("t1", "005B"), ("t2", "005B") }, other.GetAllParticipants("C"));
+        Assert.Empty(other.GetItems("None"));
+        Assert.Empty(other.GetAllParticipants("None"));
+        Assert.Empty(other.GetCheckpoints("None"));
+
+        using (store.Begin())
+        {
+            store.SetCheckpoint("C", "watermark.FeedItem", "4");
+            Assert.Equal("4", store.GetCheckpoints("C")["watermark.FeedItem"]);
+        }
+    }
+
+    [Fact]
     public void TheLedger_HoldsOneRowPerItemAndRecipient_InRowOrder()
     {
         var store = Open();

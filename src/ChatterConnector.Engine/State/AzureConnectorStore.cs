@@ -250,6 +250,23 @@ namespace ChatterConnector.Engine.State
             return sb.ToString();
         }
 
+        /// <summary>The text a <see cref="Key"/> was made of.</summary>
+        internal static string Unkey(string key)
+        {
+            if (key.IndexOf('%') < 0) return key;
+            var sb = new StringBuilder(key.Length);
+            for (var i = 0; i < key.Length; i++)
+            {
+                if (key[i] == '%' && i + 2 < key.Length && int.TryParse(key.Substring(i + 1, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var ch))
+                {
+                    sb.Append((char)ch);
+                    i += 2;
+                }
+                else sb.Append(key[i]);
+            }
+            return sb.ToString();
+        }
+
         /// <summary>The partition of a connector: names are unique ignoring case.</summary>
         private static string Part(string connector) => Key(connector.ToLowerInvariant());
 
@@ -507,6 +524,20 @@ namespace ChatterConnector.Engine.State
         public void SetCheckpoint(string connector, string name, string value) =>
             Put(_checkpoints, new TableEntity(Part(connector), Key(name)) { ["Value"] = value });
 
+        public IReadOnlyDictionary<string, string> GetCheckpoints(string connector)
+        {
+            var pk = Part(connector);
+            var all = Query(_checkpoints, $"PartitionKey eq '{Odata(pk)}'").ToDictionary(e => Unkey(e.RowKey), e => e.GetString("Value"), StringComparer.Ordinal);
+            // This transaction's own writes, as GetCheckpoint sees them.
+            foreach (var key in _pendingOrder.Where(k => k.Item1 == _checkpoints && k.Item2 == pk))
+            {
+                var e = _pending[key];
+                if (e == null) all.Remove(Unkey(key.Item3));
+                else all[Unkey(key.Item3)] = e.GetString("Value");
+            }
+            return all;
+        }
+
         // ---- runs --------------------------------------------------------------------------
 
         /// <summary>Newest first: the row key counts down with the start time.</summary>
@@ -621,6 +652,22 @@ namespace ChatterConnector.Engine.State
             return Cache(pk).Threads!.TryGetValue(threadId, out var list)
                 ? list.OrderBy(i => i.ItemKey, StringComparer.Ordinal).ToList()
                 : new List<StagedItem>();
+        }
+
+        /// <summary>Every staged item of a connector, read a page at a time (not through the cache: a copy reads each once).</summary>
+        public IEnumerable<StagedItem> GetItems(string connector)
+        {
+            var pages = Guard(() => _items.Query<TableEntity>($"PartitionKey eq '{Odata(Part(connector))}'", 1000).AsPages().GetEnumerator());
+            while (Guard(() => pages.MoveNext()))
+                foreach (var e in pages.Current.Values) yield return ReadItem(e);
+        }
+
+        public List<(string ThreadId, string UserId)> GetAllParticipants(string connector)
+        {
+            var pk = Part(connector);
+            Participants(pk, "");   // loads every thread of the partition into the cache
+            return Cache(pk).Participants!.SelectMany(t => t.Value.Select(u => (t.Key, u)))
+                .OrderBy(p => p.Key, StringComparer.Ordinal).ThenBy(p => p.u, StringComparer.Ordinal).ToList();
         }
 
         /// <summary>A thread's participants.</summary>

@@ -232,6 +232,14 @@ CREATE INDEX IF NOT EXISTS log_by_run ON log (connector, run_id);");
             Exec("INSERT INTO checkpoints (connector, name, value) VALUES ($c, $n, $v) ON CONFLICT (connector, name) DO UPDATE SET value = excluded.value",
                 ("$c", connector), ("$n", name), ("$v", value));
 
+        public IReadOnlyDictionary<string, string> GetCheckpoints(string connector)
+        {
+            var all = new Dictionary<string, string>(StringComparer.Ordinal);
+            using var r = Reader("SELECT name, value FROM checkpoints WHERE connector = $c", ("$c", connector));
+            while (r.Read()) all[r.GetString(0)] = r.GetString(1);
+            return all;
+        }
+
         // ---- runs ---------------------------------------------------------------------------
 
         public void SaveRun(ChatterImportRun run) =>
@@ -282,6 +290,17 @@ CREATE INDEX IF NOT EXISTS log_by_run ON log (connector, run_id);");
             return list;
         }
 
+        /// <summary>Every staged item of a connector, streamed with a reader of its own (the caller may write meanwhile).</summary>
+        public IEnumerable<StagedItem> GetItems(string connector)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.Transaction = _tx;
+            cmd.CommandText = "SELECT " + ItemColumns + " FROM items WHERE connector = $c ORDER BY item_key";
+            cmd.Parameters.AddWithValue("$c", connector);
+            using var r = cmd.ExecuteReader();
+            while (r.Read()) yield return ReadItem(r);
+        }
+
         private const string ItemColumns = "item_key, item_id, thread_id, item_type, author_id, message_id, staged_path, sha256, size, partial_reason";
 
         private static StagedItem ReadItem(SqliteDataReader r) => new StagedItem
@@ -303,6 +322,14 @@ CREATE INDEX IF NOT EXISTS log_by_run ON log (connector, run_id);");
             // In Id order, not the order they joined: the To header must not depend on the order a source returns rows.
             using var r = Reader("SELECT user_id FROM thread_participants WHERE connector = $c AND thread_id = $t ORDER BY user_id", ("$c", connector), ("$t", threadId));
             while (r.Read()) list.Add(r.GetString(0));
+            return list;
+        }
+
+        public List<(string ThreadId, string UserId)> GetAllParticipants(string connector)
+        {
+            var list = new List<(string, string)>();
+            using var r = Reader("SELECT thread_id, user_id FROM thread_participants WHERE connector = $c ORDER BY thread_id, user_id", ("$c", connector));
+            while (r.Read()) list.Add((r.GetString(0), r.GetString(1)));
             return list;
         }
 

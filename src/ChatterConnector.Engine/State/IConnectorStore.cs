@@ -45,6 +45,8 @@ namespace ChatterConnector.Engine.State
 
         string? GetCheckpoint(string connector, string name);
         void SetCheckpoint(string connector, string name, string value);
+        /// <summary>Every checkpoint of a connector, by name (for copying a connector to another store).</summary>
+        IReadOnlyDictionary<string, string> GetCheckpoints(string connector);
 
         void SaveRun(ChatterImportRun run);
         /// <summary>Runs of one connector (or all), oldest first.</summary>
@@ -55,11 +57,15 @@ namespace ChatterConnector.Engine.State
         StagedItem? GetItem(string connector, string itemKey);
         void AddItem(string connector, StagedItem item);
         List<StagedItem> ItemsInThread(string connector, string threadId);
+        /// <summary>Every staged item of a connector, streamed, in the store's key order.</summary>
+        IEnumerable<StagedItem> GetItems(string connector);
 
         /// <summary>Adds a participant to a thread; true when it was not one before.</summary>
         bool AddParticipant(string connector, string threadId, string userId);
         /// <summary>The thread's participants in Id order.</summary>
         List<string> GetParticipants(string connector, string threadId);
+        /// <summary>Every (thread, participant) pair of a connector, by thread and then user id.</summary>
+        List<(string ThreadId, string UserId)> GetAllParticipants(string connector);
 
         /// <summary>Adds a delivery unless that (item, recipient) is already in the ledger; true when added.</summary>
         bool AddDelivery(string connector, DeliveryRecord d);

@@ -96,6 +96,15 @@ namespace ChatterConnector.Engine.State
             return new StoredSecret { Kind = StoredSecret.EnvironmentKind, Value = name };
         }
 
+        /// <summary>
+        /// For a shared store: checks that $env:CHATTERCONNECTOR_STORE_KEY holds a usable key (ChatterStore.KeyMissing,
+        /// ChatterStore.KeyInvalid), so a caller can fail before it writes anything. Other protectors need nothing checked.
+        /// </summary>
+        public void CheckKey()
+        {
+            if (_shared) SharedKey();
+        }
+
         /// <summary>The secret in plain text, for the moment it is sent to a service.</summary>
         public string Reveal(StoredSecret secret)
         {
