@@ -117,14 +117,15 @@ public sealed class FakeSalesforce : IAsyncDisposable, IDisposable
 
     private sealed class RequestNote
     {
+        public DateTimeOffset Time = DateTimeOffset.UtcNow;
         public string? Soql;
         public string? Object;
         public bool Dropped;
+        public bool Logged;
     }
 
     private async Task HandleAsync(HttpContext ctx)
     {
-        var time = DateTimeOffset.UtcNow;
         var note = new RequestNote();
         var path = ctx.Request.Path.Value ?? "/";
         try
@@ -148,13 +149,21 @@ public sealed class FakeSalesforce : IAsyncDisposable, IDisposable
         }
         finally
         {
-            var raw = ctx.Request.QueryString.HasValue ? ctx.Request.QueryString.Value![1..] : "";
-            string query;
-            try { query = Uri.UnescapeDataString(raw.Replace('+', ' ')); } catch (UriFormatException) { query = raw; }
-            var record = new FakeRequest(ctx.Request.Method, path, query, note.Soql, note.Object,
-                note.Dropped ? 0 : ctx.Response.StatusCode, time);
-            lock (_requests) _requests.Add(record);
+            Log(ctx, note);
         }
+    }
+
+    /// <summary>Records the request once: a dropped one before its connection goes, so a client that saw the drop finds it logged.</summary>
+    private void Log(HttpContext ctx, RequestNote note)
+    {
+        if (note.Logged) return;
+        note.Logged = true;
+        var raw = ctx.Request.QueryString.HasValue ? ctx.Request.QueryString.Value![1..] : "";
+        string query;
+        try { query = Uri.UnescapeDataString(raw.Replace('+', ' ')); } catch (UriFormatException) { query = raw; }
+        var record = new FakeRequest(ctx.Request.Method, ctx.Request.Path.Value ?? "/", query, note.Soql, note.Object,
+            note.Dropped ? 0 : ctx.Response.StatusCode, note.Time);
+        lock (_requests) _requests.Add(record);
     }
 
     private async Task RestAsync(HttpContext ctx, string path, RequestNote note)
@@ -260,9 +269,10 @@ public sealed class FakeSalesforce : IAsyncDisposable, IDisposable
         return null;
     }
 
-    private static void Drop(HttpContext ctx, RequestNote note)
+    private void Drop(HttpContext ctx, RequestNote note)
     {
         note.Dropped = true;
+        Log(ctx, note);
         ctx.Abort();
     }
 
