@@ -14,7 +14,14 @@ using ChatterConnector.Engine.Targets.Graph;
 //   … -- --source api     reads the org through the REST API from the fake Salesforce server (see ApiBenchmark)
 //   … -- --target graph   20 mailboxes × 500 messages into the fake Microsoft Graph (see GraphBenchmark);
 //                         --batch N: creates per JSON $batch (1 = no batching; default GraphTargetOptions.BatchSize)
+//   … -- --workers 4      20 connectors of about 1,000 items in an Azure store on Azurite, run by 1 worker and
+//                         then by 4 on a fresh store (see WorkersBenchmark); --connectors N, --users N --posts N (default 40, 300)
 
+if (ArgText("--worker-of") is string workerStore)   // a worker process of --workers
+{
+    WorkersBenchmark.Worker(workerStore, ArgText("--work")!);
+    return;
+}
 var users = Arg("--users", 2000);
 var posts = Arg("--posts", 30000);
 var root = ArgText("--dir") ?? Path.Combine(Path.GetTempPath(), "chatterconnector-bench-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
@@ -23,6 +30,12 @@ Directory.CreateDirectory(root);
 if (ArgText("--target") == "graph")
 {
     try { GraphBenchmark.Run(root, Arg("--mailboxes", 20), Arg("--messages", 500), Arg("--latency", 50), Arg("--batch", new GraphTargetOptions().BatchSize)); }
+    finally { if (!keep) try { Directory.Delete(root, recursive: true); } catch (IOException) { } }
+    return;
+}
+if (ArgText("--workers") != null)
+{
+    try { WorkersBenchmark.Run(root, Arg("--workers", 4), Arg("--connectors", 20), Arg("--users", 40), Arg("--posts", 300)); }
     finally { if (!keep) try { Directory.Delete(root, recursive: true); } catch (IOException) { } }
     return;
 }

@@ -95,37 +95,64 @@ public class AzureStoreCmdletTests : IClassFixture<AzuriteFixture>, IDisposable
     }
 
     [Fact]
-    public void NWorkersAtOnce_ImportEveryDueConnectorOnce()
+    public void FourWorkerProcessesOnTwentyConnectors_DeliverEveryMessageOnce_AndNoConnectorRanOnTwoAtOnce()
     {
-        var names = new[] { "W1", "W2", "W3", "W4", "W5" };
+        var names = Enumerable.Range(1, 20).Select(i => $"W{i:00}").ToArray();
         CreateConnectors(names);
-        var workers = Enumerable.Range(0, 3)
-            .Select(_ => ModuleShell.Start("Get-ChatterConnector | Start-ChatterImport -ErrorAction SilentlyContinue | ForEach-Object { 'RUN ' + $_.ConnectorName }", Worker))
+        // Each worker lists the connectors first (and so loads the module), then all four start importing
+        // at once when the go file appears: every worker walks the same list, as runbooks on one schedule do.
+        var go = _t.Sub("go");
+        var workers = Enumerable.Range(0, 4)
+            .Select(_ => ModuleShell.Start(
+                "$all = Get-ChatterConnector; " +
+                $"while (-not [System.IO.File]::Exists('{go}')) {{ [System.Threading.Thread]::Sleep(20) }}; " +
+                "$all | Start-ChatterImport -ErrorAction SilentlyContinue | ForEach-Object { 'RUN ' + $_.ConnectorName }", Worker))
             .ToList();
         var outputs = workers.Select(w => (Out: w.StandardOutput.ReadToEndAsync(), Err: w.StandardError.ReadToEndAsync())).ToList();
+        Thread.Sleep(3000);
+        File.WriteAllText(go, "");
         foreach (var w in workers)
         {
-            if (!w.WaitForExit(180_000)) w.Kill(entireProcessTree: true);
+            if (!w.WaitForExit(120_000)) w.Kill(entireProcessTree: true);
             Assert.Equal(0, w.ExitCode);
             w.Dispose();
         }
 
+        // Each connector ran once, on one worker.
         var ran = outputs.SelectMany(o => Lines(o.Out.Result, "RUN ")).ToList();
         Assert.Equal(names.Select(n => "RUN " + n).OrderBy(n => n), ran.OrderBy(n => n));
         using var store = OpenStore();
         var expected = -1;
+        var workersThatRan = new HashSet<string>();
         foreach (var name in names)
         {
             var run = Assert.Single(store.GetRuns(name));
             Assert.Equal(ImportRunStatus.Succeeded, run.Status);
             Assert.NotNull(run.Worker);
+            workersThatRan.Add(run.Worker!);
+
+            // Every lease on the connector was let go before the next was taken: no two workers held it at once
+            // (each history row covers its whole hold), and the run lay inside a lease of its own worker.
+            var leases = store.GetRunLockHistory(name);
+            Assert.NotEmpty(leases);
+            Assert.All(leases, l => Assert.True(l.Released != null && !l.Lost, $"{name}: the lease of {l.Holder} was not released"));
+            for (var i = 1; i < leases.Count; i++)
+                Assert.True(leases[i - 1].Released <= leases[i].Acquired,
+                    $"{name}: {leases[i - 1].Holder} held it {leases[i - 1].Acquired:O}–{leases[i - 1].Released:O}, {leases[i].Holder} took it at {leases[i].Acquired:O}");
+            Assert.Contains(leases, l => l.Holder == run.Worker && l.Acquired <= run.StartTime && run.EndTime <= l.Released);
+
+            // The Maildir holds each message once, and as many as the ledger says were delivered.
             var archive = ApiImportTests.Archive(_t.Sub("mail-" + name));
             Assert.Equal(archive.Count, archive.Distinct().Count());
-            Assert.Equal(run.Imported, archive.Count);
+            Assert.Equal(store.CountDeliveries(name, DeliveryStatus.Imported) + store.CountDeliveries(name, DeliveryStatus.PartiallyImported), archive.Count);
+            Assert.Equal(run.Imported + run.PartiallyImported, archive.Count);
             if (expected < 0) expected = archive.Count;
             Assert.Equal(expected, archive.Count);
         }
-        Assert.True(store.GetRuns().Select(r => r.Worker).Distinct().Count() >= 1);
+        Assert.True(expected > 50);
+        // The work was shared: the four processes are four lock holders, and at least three of them ran connectors.
+        Assert.Equal(4, store.GetRunLockHistory().Select(l => l.Holder).Distinct().Count());
+        Assert.True(workersThatRan.Count >= 3, "connectors ran on " + string.Join(", ", workersThatRan));
     }
 
     [Fact]
@@ -169,12 +196,14 @@ public class AzureStoreCmdletTests : IClassFixture<AzuriteFixture>, IDisposable
 
         var killed = ModuleShell.KillWhen("Start-ChatterImport -Name K | Out-Null", () => CountDelivered(_t.Sub("mail")) > 100, Worker);
         Assert.True(killed, "the worker finished before it could be killed");
+        var started = Stopwatch.StartNew();
 
         using var store = OpenStore();
-        Assert.True(store.ReadRunLock("K").Leased, "the dead worker's lease is still there at first");
-        var started = Stopwatch.StartNew();
+        var (deadHolder, leased) = store.ReadRunLock("K");
+        Assert.True(leased, "the dead worker's lease is still there at first");
         string output = "";
-        while (started.Elapsed < TimeSpan.FromSeconds(75))
+        // Each try is a new worker process (another process id, so another lock holder).
+        while (started.Elapsed < TimeSpan.FromSeconds(60))
         {
             (_, output, _) = ModuleShell.Run("Start-ChatterImport -Name K -ErrorAction SilentlyContinue -ErrorVariable e | ForEach-Object { 'RUN ' + $_.Status }; $e | ForEach-Object { 'ERR ' + $_.FullyQualifiedErrorId }", Worker);
             if (Lines(output, "RUN ").Count > 0) break;
@@ -182,15 +211,30 @@ public class AzureStoreCmdletTests : IClassFixture<AzuriteFixture>, IDisposable
             Thread.Sleep(2000);
         }
         Assert.Equal("RUN Succeeded", Assert.Single(Lines(output, "RUN ")));
-        Assert.True(started.Elapsed < TimeSpan.FromSeconds(75), "the lease of the dead worker lapsed within a minute");
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(60), $"another worker took over {started.Elapsed.TotalSeconds:N0} s after the kill, not within a minute");
+
+        // The dead worker's run and lease ended without it; another worker process took the lease and ran.
+        var runs = store.GetRuns("K").ToList();
+        var dead = Assert.Single(runs, r => r.Status == ImportRunStatus.Interrupted);
+        var takeover = Assert.Single(runs, r => r.Status == ImportRunStatus.Succeeded);
+        Assert.Equal(deadHolder, dead.Worker);
+        Assert.NotEqual(Pid(dead.Worker!), Pid(takeover.Worker!));
+        var leases = store.GetRunLockHistory("K");
+        var first = leases[0];
+        Assert.Equal(deadHolder, first.Holder);
+        Assert.Null(first.Released);
+        Assert.All(leases.Skip(1), l => Assert.True(l.Acquired > first.Acquired && l.Holder != deadHolder));
+        Assert.Contains(leases, l => l.Holder == takeover.Worker && l.Acquired <= takeover.StartTime && takeover.EndTime <= l.Released);
 
         var archive = ApiImportTests.Archive(_t.Sub("mail"));
         Assert.Equal(archive.Count, archive.Distinct().Count());
         Assert.Equal(store.CountDeliveries("K", DeliveryStatus.Imported) + store.CountDeliveries("K", DeliveryStatus.PartiallyImported)
             + store.CountDeliveries("K", DeliveryStatus.SkippedDuplicate), archive.Count);
         Assert.Equal(0, store.CountDeliveries("K", DeliveryStatus.InFlight) + store.CountDeliveries("K", DeliveryStatus.Pending));
-        Assert.Contains(store.GetRuns("K"), r => r.Status == ImportRunStatus.Interrupted);
     }
+
+    /// <summary>The process id in a lock holder (machine/pid/worker id).</summary>
+    private static string Pid(string holder) => holder.Split('/')[1];
 
     [Fact]
     public void ABadStore_IsAClearErrorRecord()

@@ -387,6 +387,35 @@ public sealed class AzureStoreBehaviourTests : StoreBehaviourTests, IClassFixtur
         Assert.True(stalled.Lost.WaitHandle.WaitOne(TimeSpan.FromSeconds(20)), "the stalled holder learns it lost the lock");
         Assert.False(taken!.Lost.IsCancellationRequested);
         taken.Dispose();
+        stalled.Dispose();
+        var history = ((AzureConnectorStore)next).GetRunLockHistory("C");
+        Assert.Equal(2, history.Count);
+        Assert.True(history[0].Lost, "the stalled holder's lease is marked lost");
+        Assert.False(history[1].Lost);
+    }
+
+    [Fact]
+    public void EveryLeaseTaken_IsARowOfTheLockHistory_UntilTheConnectorIsRemoved()
+    {
+        var store = (AzureConnectorStore)Open();
+        var before = DateTimeOffset.UtcNow;
+        using (store.AcquireRunLock("C"))
+        {
+            Assert.Throws<ChatterException>(() => Open().AcquireRunLock("C"));   // a busy worker leaves no row
+            var open = Assert.Single(store.GetRunLockHistory("C"));
+            Assert.Null(open.Released);
+        }
+        using (store.AcquireRunLock("D")) { }
+        using (store.AcquireRunLock("C")) { }
+        var c = store.GetRunLockHistory("C");
+        Assert.Equal(2, c.Count);
+        Assert.All(c, l => Assert.Equal(StoreWorker.Id, l.Holder));
+        Assert.True(before <= c[0].Acquired && c[0].Acquired <= c[0].Released && c[0].Released <= c[1].Acquired && c[1].Acquired <= c[1].Released);
+        Assert.NotEqual(c[0].LeaseId, c[1].LeaseId);
+        Assert.Equal(3, store.GetRunLockHistory().Count);
+        store.RemoveConnector("C");
+        Assert.Empty(store.GetRunLockHistory("C"));
+        Assert.Equal("D", Assert.Single(store.GetRunLockHistory()).Connector);
     }
 
     [Fact]

@@ -53,7 +53,7 @@ namespace ChatterConnector.Engine.State
         private const int RowBlock = 1000;
 
         private readonly BlobContainerClient _container;
-        private readonly TableClient _checkpoints, _runs, _items, _participants, _deliveries, _log;
+        private readonly TableClient _checkpoints, _runs, _items, _participants, _deliveries, _log, _locks;
         private readonly TableClient[] _flushOrder;
         private readonly AzureStoreOptions _options;
         private readonly Dictionary<(TableClient, string, string), TableEntity?> _pending = new Dictionary<(TableClient, string, string), TableEntity?>();
@@ -78,6 +78,7 @@ namespace ChatterConnector.Engine.State
             _participants = tables.GetTableClient(p + "Participants");
             _deliveries = tables.GetTableClient(p + "Deliveries");
             _log = tables.GetTableClient(p + "Log");
+            _locks = tables.GetTableClient(p + "Locks");
             // Ledger first: items and participants name work that is done only once its deliveries are recorded.
             _flushOrder = new[] { _deliveries, _items, _participants, _log, _runs, _checkpoints };
             StorePath = container.Uri.ToString().TrimEnd('/');
@@ -183,6 +184,7 @@ namespace ChatterConnector.Engine.State
             {
                 container.CreateIfNotExists();
                 foreach (var t in store._flushOrder) t.CreateIfNotExists();
+                store._locks.CreateIfNotExists();
                 return 0;
             });
             return store;
@@ -504,7 +506,7 @@ namespace ChatterConnector.Engine.State
         {
             var removed = Guard(() => DefinitionBlob(name).DeleteIfExists().Value);
             var pk = Part(name);
-            foreach (var table in _flushOrder)
+            foreach (var table in _flushOrder.Concat(new[] { _locks }))
             {
                 var keys = Query(table, $"PartitionKey eq '{Odata(pk)}'", select: new[] { "PartitionKey", "RowKey" });
                 for (var i = 0; i < keys.Count; i += BatchLimit)
@@ -862,7 +864,8 @@ namespace ChatterConnector.Engine.State
         /// <summary>
         /// Takes a blob lease on locks/&lt;connector&gt; for <see cref="AzureStoreOptions.LeaseDuration"/> and renews it
         /// on a timer; the holder (machine, process, worker id) goes in the blob's metadata. A worker that dies
-        /// stops renewing, and its lease lapses within the lease duration.
+        /// stops renewing, and its lease lapses within the lease duration. Every lease taken is also a row of
+        /// the lock history (<see cref="GetRunLockHistory"/>), closed when it is released or lost.
         /// </summary>
         public IConnectorLease AcquireRunLock(string connector) => Guard<IConnectorLease>(() =>
         {
@@ -870,6 +873,8 @@ namespace ChatterConnector.Engine.State
             try { blob.Upload(BinaryData.FromString(""), new BlobUploadOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All } }); }
             catch (RequestFailedException ex) when (ex.Status == 409 || ex.Status == 412) { /* it is there already */ }
             var lease = Azure.Storage.Blobs.Specialized.SpecializedBlobExtensions.GetBlobLeaseClient(blob);
+            // Taken before asking, so the history's [Acquired, Released] covers the whole time the lease was held.
+            var asked = DateTimeOffset.UtcNow;
             try
             {
                 lease.Acquire(_options.LeaseDuration);
@@ -880,13 +885,40 @@ namespace ChatterConnector.Engine.State
                 try { blob.GetProperties().Value.Metadata.TryGetValue(HolderMetadata, out holder); } catch (RequestFailedException) { }
                 throw StoreErrors.Busy(connector, holder, ex);
             }
-            var metadata = new Dictionary<string, string>
+            var audit = new TableEntity(Part(connector), (DateTimeOffset.MaxValue.UtcTicks - asked.UtcTicks).ToString("D19", CultureInfo.InvariantCulture) + "_" + lease.LeaseId)
             {
-                [HolderMetadata] = StoreWorker.Id, ["acquired"] = DateTimeOffset.UtcNow.ToString("o", CultureInfo.InvariantCulture),
+                ["Connector"] = connector, ["Holder"] = StoreWorker.Id, ["Acquired"] = asked,
             };
-            blob.SetMetadata(metadata, new BlobRequestConditions { LeaseId = lease.LeaseId });
-            return new BlobLease(connector, lease, _options.LeaseDuration, _options.RenewInterval ?? TimeSpan.FromTicks(_options.LeaseDuration.Ticks / 3));
+            try
+            {
+                blob.SetMetadata(new Dictionary<string, string>
+                {
+                    [HolderMetadata] = StoreWorker.Id, ["acquired"] = asked.ToString("o", CultureInfo.InvariantCulture),
+                }, new BlobRequestConditions { LeaseId = lease.LeaseId });
+                _locks.AddEntity(audit);
+            }
+            catch
+            {
+                try { lease.Release(); } catch (RequestFailedException) { }
+                throw;
+            }
+            return new BlobLease(connector, lease, _locks, audit, _options.LeaseDuration, _options.RenewInterval ?? TimeSpan.FromTicks(_options.LeaseDuration.Ticks / 3));
         });
+
+        /// <summary>
+        /// Who held a connector's run lock (or every connector's) and when, oldest first: one entry per lease
+        /// taken. <see cref="RunLockRecord.Released"/> is empty while it is held, and stays empty for a worker
+        /// that died holding it (its lease lapsed by itself).
+        /// </summary>
+        public IReadOnlyList<RunLockRecord> GetRunLockHistory(string? connector = null) =>
+            Query(_locks, connector == null ? "" : $"PartitionKey eq '{Odata(Part(connector))}'")
+                .Select(e => new RunLockRecord
+                {
+                    Connector = e.GetString("Connector"), Holder = e.GetString("Holder"), LeaseId = e.RowKey.Substring(20),
+                    Acquired = e.GetDateTimeOffset("Acquired") ?? default, Released = e.GetDateTimeOffset("Released"), Lost = e.GetBoolean("Lost") ?? false,
+                })
+                .OrderBy(r => r.Acquired).ThenBy(r => r.Connector, StringComparer.OrdinalIgnoreCase)
+                .ToList();
 
         /// <summary>Reads who holds (or last held) a connector's run lock, and whether it is leased now.</summary>
         public (string? Holder, bool Leased) ReadRunLock(string connector) => Guard(() =>
@@ -909,10 +941,15 @@ namespace ChatterConnector.Engine.State
             private DateTime _renewed = DateTime.UtcNow;
             private int _busy;
 
-            public BlobLease(string connector, Azure.Storage.Blobs.Specialized.BlobLeaseClient lease, TimeSpan duration, TimeSpan renewEvery)
+            private readonly TableClient _history;
+            private readonly TableEntity _audit;
+
+            public BlobLease(string connector, Azure.Storage.Blobs.Specialized.BlobLeaseClient lease, TableClient history, TableEntity audit, TimeSpan duration, TimeSpan renewEvery)
             {
                 Connector = connector;
                 _lease = lease;
+                _history = history;
+                _audit = audit;
                 _duration = duration;
                 if (renewEvery != Timeout.InfiniteTimeSpan) _timer = new Timer(_ => Renew(), null, renewEvery, renewEvery);
             }
@@ -947,10 +984,18 @@ namespace ChatterConnector.Engine.State
             public void Dispose()
             {
                 _timer?.Dispose();
-                if (!_lost.IsCancellationRequested)
+                var lost = _lost.IsCancellationRequested;
+                if (!lost)
                 {
                     try { _lease.Release(); } catch (RequestFailedException) { } catch (Exception ex) when (ex is HttpRequestException || ex is AggregateException) { }
                 }
+                // Closes its row of the lock history; the time is taken after the release, so the row covers the whole hold.
+                try
+                {
+                    _history.UpdateEntity(new TableEntity(_audit.PartitionKey, _audit.RowKey) { ["Released"] = DateTimeOffset.UtcNow, ["Lost"] = lost },
+                        ETag.All, TableUpdateMode.Merge);
+                }
+                catch (RequestFailedException) { } catch (Exception ex) when (ex is HttpRequestException || ex is AggregateException) { }
                 // _lost is not disposed: a renewal already under way may still cancel it.
             }
         }

@@ -28,6 +28,9 @@ public sealed class Azurite : IDisposable
         _process = process; _location = location; BlobPort = blobPort; TablePort = tablePort;
     }
 
+    /// <summary>CPU time the emulator has used so far (a benchmark tells its share of the work from it).</summary>
+    public TimeSpan ProcessorTime { get { _process.Refresh(); return _process.TotalProcessorTime; } }
+
     public int BlobPort { get; }
     public int TablePort { get; }
     public Uri BlobEndpoint => new($"http://127.0.0.1:{BlobPort}/{AccountName}");
