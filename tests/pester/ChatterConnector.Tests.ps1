@@ -240,6 +240,48 @@ Describe 'ChatterConnector' {
         }
     }
 
+    Context 'Moving a connector to another store' {
+        BeforeAll {
+            $from = New-TestPaths
+            $to = New-TestPaths
+            New-ChatterConnector -Name Moving -SourcePath $export -MaildirPath $from.Mail -StorePath $from.Store |
+                Set-ChatterUserMapping -Automatic -DefaultMailbox archive@contoso.com -PassThru |
+                Start-ChatterImport -WarningAction SilentlyContinue | Out-Null
+            $whatIf = "$TestDrive/store-whatif"
+            Copy-ChatterConnector -Name Moving -StorePath $from.Store -DestinationStorePath $whatIf -WhatIf
+            $copy = Copy-ChatterConnector -Name Moving -StorePath $from.Store -DestinationStorePath $to.Store -PassThru -WarningAction SilentlyContinue
+        }
+
+        It '-WhatIf creates no store' {
+            Test-Path -LiteralPath $whatIf | Should -BeFalse
+        }
+
+        It 'copies the definition and its history' {
+            $copy.Name | Should -Be 'Moving'
+            $copy.MaildirPath | Should -Be (Get-ChatterConnector -Name Moving -StorePath $from.Store).MaildirPath
+            @(Get-ChatterImportRun -Name Moving -StorePath $to.Store) | Should -HaveCount 1
+            @(Get-ChatterConnectorLog -Name Moving -StorePath $to.Store).Count |
+                Should -Be @(Get-ChatterConnectorLog -Name Moving -StorePath $from.Store).Count
+        }
+
+        It 'keeps exactly-once: the copy imports nothing that was imported already' {
+            $again = Start-ChatterImport -Name Moving -StorePath $to.Store -Force -WarningAction SilentlyContinue
+            ($again.Imported + $again.PartiallyImported) | Should -Be 0
+        }
+
+        It 'will not overwrite a connector of that name unless told to' {
+            Copy-ChatterConnector -Name Moving -StorePath $from.Store -DestinationStorePath $to.Store -ErrorVariable err -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+            $err[0].FullyQualifiedErrorId | Should -Be 'ChatterConnector.NameExists,ChatterConnector.Commands.CopyChatterConnectorCommand'
+            Copy-ChatterConnector -Name Moving -StorePath $from.Store -DestinationStorePath $to.Store -Force -Confirm:$false -WarningAction SilentlyContinue -ErrorAction Stop
+        }
+
+        It 'refuses two stores at once with a clear error id' {
+            $key = ConvertTo-SecureString 'UseDevelopmentStorage=true' -AsPlainText -Force
+            { Get-ChatterConnector -StorePath $from.Store -StoreConnectionString $key -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ChatterStore.AmbiguousStore,ChatterConnector.Commands.GetChatterConnectorCommand'
+        }
+    }
+
     Context 'Output types' {
         BeforeAll {
             $p = New-TestPaths
