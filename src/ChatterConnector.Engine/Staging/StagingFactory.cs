@@ -39,9 +39,9 @@ namespace ChatterConnector.Engine.Staging
                 ? GraphAuthentication.CreateCredential(graph, secrets, graphOptions)
                 : new DefaultAzureCredential();
 
-        internal static BlobContainerClient Connect(BlobStagingSettings settings, SecretProtector secrets, Func<TokenCredential> credential)
+        internal static BlobContainerClient Connect(BlobStagingSettings settings, SecretProtector secrets, Func<TokenCredential> credential, BlobClientOptions? options = null)
         {
-            var options = new BlobClientOptions();
+            options ??= new BlobClientOptions();
             if (settings.ConnectionString != null)
                 return ServiceFromConnectionString(secrets.Reveal(settings.ConnectionString), options).GetBlobContainerClient(settings.ContainerName);
             if (settings.SasUri != null)

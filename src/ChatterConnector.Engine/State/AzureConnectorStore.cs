@@ -153,19 +153,30 @@ namespace ChatterConnector.Engine.State
                 || segments.Length != 1 || segments[0].Length == 0)
                 throw new ChatterException("ChatterStore.InvalidUri", ChatterErrorKind.InvalidArgument,
                     $"'{containerUri}' is not a blob container URI. Give the container's address, such as https://contoso.blob.core.windows.net/chatterconnector.", containerUri);
-            options.Container = segments[0];
-            credential ??= new DefaultAzureCredential();
             var tableUri = new UriBuilder(containerUri) { Host = host.Substring(0, blobAt) + ".table." + host.Substring(blobAt + 6), Path = "" }.Uri;
-            var requests = new RequestCounter();
-            return Create(new BlobContainerClient(containerUri, credential, BlobOptions(requests)), new TableServiceClient(tableUri, credential, TableOptions(requests)), options, requests);
+            return Open(containerUri, tableUri, credential ?? new DefaultAzureCredential(), options);
         }
 
-        private static BlobClientOptions BlobOptions(RequestCounter requests) => Configure(new BlobClientOptions(), requests);
-
-        private static TableClientOptions TableOptions(RequestCounter requests) => Configure(new TableClientOptions(), requests);
-
-        private static T Configure<T>(T options, RequestCounter requests) where T : ClientOptions
+        /// <summary>
+        /// Opens the store of a container and a table service named apart, with an Entra ID credential
+        /// (an emulator's path-style addresses; <paramref name="transport"/> for tests).
+        /// </summary>
+        internal static AzureConnectorStore Open(Uri containerUri, Uri tableServiceUri, TokenCredential credential, AzureStoreOptions? options = null, HttpPipelineTransport? transport = null)
         {
+            options ??= new AzureStoreOptions();
+            options.Container = containerUri.AbsolutePath.Trim('/').Split('/').Last();
+            var requests = new RequestCounter();
+            return Create(new BlobContainerClient(containerUri, credential, BlobOptions(requests, transport)),
+                new TableServiceClient(tableServiceUri, credential, TableOptions(requests, transport)), options, requests);
+        }
+
+        private static BlobClientOptions BlobOptions(RequestCounter requests, HttpPipelineTransport? transport = null) => Configure(new BlobClientOptions(), requests, transport);
+
+        private static TableClientOptions TableOptions(RequestCounter requests, HttpPipelineTransport? transport = null) => Configure(new TableClientOptions(), requests, transport);
+
+        private static T Configure<T>(T options, RequestCounter requests, HttpPipelineTransport? transport) where T : ClientOptions
+        {
+            if (transport != null) options.Transport = transport;
             options.AddPolicy(requests, HttpPipelinePosition.PerRetry);
             var r = options.Retry;
             r.MaxRetries = 3;

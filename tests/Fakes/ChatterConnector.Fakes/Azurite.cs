@@ -23,9 +23,9 @@ public sealed class Azurite : IDisposable
     private readonly StringBuilder _output = new();
     private readonly string _location;
 
-    private Azurite(Process process, string location, int blobPort, int tablePort)
+    private Azurite(Process process, string location, int blobPort, int tablePort, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate)
     {
-        _process = process; _location = location; BlobPort = blobPort; TablePort = tablePort;
+        _process = process; _location = location; BlobPort = blobPort; TablePort = tablePort; Certificate = certificate;
     }
 
     /// <summary>CPU time the emulator has used so far (a benchmark tells its share of the work from it).</summary>
@@ -33,12 +33,23 @@ public sealed class Azurite : IDisposable
 
     public int BlobPort { get; }
     public int TablePort { get; }
-    public Uri BlobEndpoint => new($"http://127.0.0.1:{BlobPort}/{AccountName}");
-    public Uri TableEndpoint => new($"http://127.0.0.1:{TablePort}/{AccountName}");
+
+    /// <summary>With OAuth: the self-signed certificate Azurite serves HTTPS with (trust it with <see cref="TrustingHandler"/>).</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; }
+    private string Scheme => Certificate == null ? "http" : "https";
+    public Uri BlobEndpoint => new($"{Scheme}://127.0.0.1:{BlobPort}/{AccountName}");
+    public Uri TableEndpoint => new($"{Scheme}://127.0.0.1:{TablePort}/{AccountName}");
+
+    /// <summary>An HTTP handler that trusts this Azurite's certificate (and no other self-signed one).</summary>
+    public HttpClientHandler TrustingHandler() => new()
+    {
+        ServerCertificateCustomValidationCallback = (_, cert, _, errors) =>
+            errors == System.Net.Security.SslPolicyErrors.None || (Certificate != null && cert != null && cert.Thumbprint == Certificate.Thumbprint),
+    };
 
     /// <summary>A connection string for both services on their ports (PROTOCOLS.md, "Azure Storage on Azurite").</summary>
     public string ConnectionString =>
-        $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};BlobEndpoint={BlobEndpoint};TableEndpoint={TableEndpoint};";
+        $"DefaultEndpointsProtocol={Scheme};AccountName={AccountName};AccountKey={AccountKey};BlobEndpoint={BlobEndpoint};TableEndpoint={TableEndpoint};";
 
     /// <summary>What Azurite printed so far (for a failing test's message).</summary>
     public string Output { get { lock (_output) return _output.ToString(); } }
@@ -57,8 +68,12 @@ public sealed class Azurite : IDisposable
         }
     }
 
-    /// <summary>Installs Azurite when needed, starts it and waits until both services answer.</summary>
-    public static async Task<Azurite> StartAsync()
+    /// <summary>
+    /// Installs Azurite when needed, starts it and waits until both services answer. With
+    /// <paramref name="oauth"/> it serves HTTPS with a self-signed certificate made here and takes
+    /// bearer tokens (its "basic" OAuth: issuer, audience and lifetime are checked, not the signature).
+    /// </summary>
+    public static async Task<Azurite> StartAsync(bool oauth = false)
     {
         var folder = PackageFolder;
         await EnsureInstalledAsync(folder);
@@ -67,6 +82,7 @@ public sealed class Azurite : IDisposable
             var location = Path.Combine(Path.GetTempPath(), "chatter-azurite-" + Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(location);
             var (blob, queue, table) = (FreePort(), FreePort(), FreePort());
+            var certificate = oauth ? WriteCertificate(location) : null;
             var info = new ProcessStartInfo("node")
             {
                 WorkingDirectory = folder,
@@ -80,8 +96,11 @@ public sealed class Azurite : IDisposable
                 "--tableHost", "127.0.0.1", "--tablePort", table.ToString(),
                 "--location", location, "--disableTelemetry", "--skipApiVersionCheck", "--loose",
             }) info.ArgumentList.Add(a);
+            if (certificate != null)
+                foreach (var a in new[] { "--oauth", "basic", "--cert", Path.Combine(location, "cert.pem"), "--key", Path.Combine(location, "key.pem") })
+                    info.ArgumentList.Add(a);
             var process = Process.Start(info) ?? throw new InvalidOperationException("node could not be started.");
-            var azurite = new Azurite(process, location, blob, table);
+            var azurite = new Azurite(process, location, blob, table, certificate);
             process.OutputDataReceived += (_, e) => { if (e.Data != null) lock (azurite._output) azurite._output.AppendLine(e.Data); };
             process.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (azurite._output) azurite._output.AppendLine(e.Data); };
             process.BeginOutputReadLine();
@@ -92,6 +111,22 @@ public sealed class Azurite : IDisposable
             // A port taken between choosing it and Azurite binding it: try other ports.
             if (attempt >= 3) throw new InvalidOperationException("Azurite did not start:\n" + output);
         }
+    }
+
+    /// <summary>A self-signed certificate for 127.0.0.1, written as cert.pem and key.pem into <paramref name="folder"/>.</summary>
+    private static System.Security.Cryptography.X509Certificates.X509Certificate2 WriteCertificate(string folder)
+    {
+        using var key = System.Security.Cryptography.RSA.Create(2048);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=127.0.0.1", key,
+            System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+        var names = new System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder();
+        names.AddIpAddress(IPAddress.Loopback);
+        names.AddDnsName("localhost");
+        request.CertificateExtensions.Add(names.Build());
+        var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7));
+        File.WriteAllText(Path.Combine(folder, "cert.pem"), certificate.ExportCertificatePem());
+        File.WriteAllText(Path.Combine(folder, "key.pem"), key.ExportPkcs8PrivateKeyPem());
+        return certificate;
     }
 
     private async Task<bool> WaitReadyAsync(TimeSpan timeout)
