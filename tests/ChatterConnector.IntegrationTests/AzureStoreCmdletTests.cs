@@ -132,7 +132,8 @@ public class AzureStoreCmdletTests : IClassFixture<AzuriteFixture>, IDisposable
             workersThatRan.Add(run.Worker!);
 
             // Every lease on the connector was let go before the next was taken: no two workers held it at once
-            // (each history row covers its whole hold), and the run lay inside a lease of its own worker.
+            // (each history row lies within its hold: from the grant to just before the release), and the run
+            // lay inside a lease of its own worker.
             var leases = store.GetRunLockHistory(name);
             Assert.NotEmpty(leases);
             Assert.All(leases, l => Assert.True(l.Released != null && !l.Lost, $"{name}: the lease of {l.Holder} was not released"));

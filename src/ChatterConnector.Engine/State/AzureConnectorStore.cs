@@ -884,11 +884,14 @@ namespace ChatterConnector.Engine.State
             try { blob.Upload(BinaryData.FromString(""), new BlobUploadOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All } }); }
             catch (RequestFailedException ex) when (ex.Status == 409 || ex.Status == 412) { /* it is there already */ }
             var lease = Azure.Storage.Blobs.Specialized.SpecializedBlobExtensions.GetBlobLeaseClient(blob);
-            // Taken before asking, so the history's [Acquired, Released] covers the whole time the lease was held.
-            var asked = DateTimeOffset.UtcNow;
+            DateTimeOffset asked;
             try
             {
                 lease.Acquire(_options.LeaseDuration);
+                // Taken once the lease is granted (and Released just before it is given back), so each
+                // row of the history lies within the time the lease was surely held: two rows of one
+                // connector that overlap would mean two holders at once.
+                asked = DateTimeOffset.UtcNow;
             }
             catch (RequestFailedException ex) when (ex.Status == 409)
             {
@@ -996,14 +999,16 @@ namespace ChatterConnector.Engine.State
             {
                 _timer?.Dispose();
                 var lost = _lost.IsCancellationRequested;
+                // The time is taken before the release: the row ends while the lease is still held.
+                var released = DateTimeOffset.UtcNow;
                 if (!lost)
                 {
                     try { _lease.Release(); } catch (RequestFailedException) { } catch (Exception ex) when (ex is HttpRequestException || ex is AggregateException) { }
                 }
-                // Closes its row of the lock history; the time is taken after the release, so the row covers the whole hold.
+                // Closes its row of the lock history.
                 try
                 {
-                    _history.UpdateEntity(new TableEntity(_audit.PartitionKey, _audit.RowKey) { ["Released"] = DateTimeOffset.UtcNow, ["Lost"] = lost },
+                    _history.UpdateEntity(new TableEntity(_audit.PartitionKey, _audit.RowKey) { ["Released"] = released, ["Lost"] = lost },
                         ETag.All, TableUpdateMode.Merge);
                 }
                 catch (RequestFailedException) { } catch (Exception ex) when (ex is HttpRequestException || ex is AggregateException) { }
