@@ -117,6 +117,21 @@ namespace ChatterConnector.Commands
             return store;
         }
 
+        /// <summary>
+        /// Where <see cref="Store"/> would open the store, without opening (and so creating) it: for
+        /// -WhatIf messages. A connection string is never shown.
+        /// </summary>
+        protected string StoreDescription()
+        {
+            if (_typedStore == nameof(StoreConnectionString)) return "the store of the given connection string";
+            if (_typedStore == nameof(StoreUri)) return StoreUri!.ToString();
+            if (!string.IsNullOrEmpty(StorePath))
+                return StoreFactory.IsUri(StorePath!) ? StorePath! : StoreLocation.Resolve(ResolvePath(StorePath!));
+            var env = Environment.GetEnvironmentVariable(StoreFactory.EnvironmentVariable);
+            if (string.IsNullOrWhiteSpace(env)) return StoreLocation.Resolve(null);
+            return StoreFactory.IsConnectionString(env!) ? "the store named by $env:" + StoreFactory.EnvironmentVariable : env!.Trim();
+        }
+
         /// <summary>Turns an engine failure into an error record with its own id, category and target.</summary>
         protected static ErrorRecord ToErrorRecord(ChatterException ex) =>
             new ErrorRecord(ex, ex.ErrorId, Category(ex.Kind), ex.Target);

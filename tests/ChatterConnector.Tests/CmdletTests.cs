@@ -18,7 +18,10 @@ public class CmdletTests
         using var t = new TempDir();
         SmallOrg.Write(t.Sub("export"));
         using var ps = new PSSession();
-        var r = ps.Run(NewC + " -WhatIf; Get-ChatterConnector -StorePath $store", Vars(t));
+        var r = ps.Run(NewC + " -WhatIf", Vars(t));
+        Assert.Empty(r.Errors);
+        Assert.False(Directory.Exists(t.Sub("store")), "-WhatIf creates no store");
+        r = ps.Run("Get-ChatterConnector -StorePath $store", Vars(t));
         Assert.Empty(r.Output);
         Assert.Empty(r.Errors);
 

@@ -179,7 +179,6 @@ namespace ChatterConnector.Commands
                 var domains = ConnectorSettings.ValidateDomains(AcceptedDomain);
                 var url = ConnectorSettings.ValidateInstanceUrl(InstanceUrl);
                 var now = DateTimeOffset.UtcNow;
-                var store = Store();
                 var connector = new ChatterConnectorInfo
                 {
                     Name = Name, SourcePath = ParameterSetName == ExportFolder ? ResolvePath(SourcePath) : null, MaildirPath = ResolveOptionalPath(MaildirPath), StagingPath = ResolveOptionalPath(StagingPath),
@@ -199,8 +198,10 @@ namespace ChatterConnector.Commands
                 }
                 var source = api ? $"{SalesforceInstanceUrl ?? SalesforceLoginUrl} ({ParameterSetName})" : connector.SourcePath;
                 var target = graph ? $"Microsoft Graph {GraphTargetSettings.EndpointFor(this)} (tenant {TenantId})" : $"Maildir '{connector.MaildirPath}'";
-                if (!ShouldProcess($"Connector '{Name}' in store '{store.StorePath}' (source '{source}', {target})", "Create"))
+                // The store is opened only now: -WhatIf must not create it.
+                if (!ShouldProcess($"Connector '{Name}' in store '{StoreDescription()}' (source '{source}', {target})", "Create"))
                     return;
+                var store = Store();
                 // Secrets are protected only now: -WhatIf must not create the store's key.
                 if (api) connector.Salesforce = SalesforceSettingsFrom(store.Secrets);
                 if (graph) connector.Graph = GraphTargetSettings.Create(this, store.Secrets);
