@@ -771,15 +771,11 @@ public sealed partial class FakeGraph : IAsyncDisposable, IDisposable
         }
     }
 
-    private GResp CreateMessage(GReq req, Mailbox box, Folder folder)
+    /// <summary>A new item of <paramref name="folder"/>, created and received now, keeping the request's body.</summary>
+    private FakeGraphMessage NewMessage(GReq req, Mailbox box, Folder folder)
     {
-        var contentType = req.ContentType ?? "";
-        if (contentType.StartsWith("text/plain", StringComparison.OrdinalIgnoreCase))
-            return CreateFromMime(req, box, folder, import: false);
-        if (!TryParseObject(req, out var json, out var error)) return error!;
-
         var now = DateTimeOffset.UtcNow;
-        var msg = new FakeGraphMessage
+        return new FakeGraphMessage
         {
             Id = NewId("AAMk"),
             UserId = box.User.Id,
@@ -789,9 +785,19 @@ public sealed partial class FakeGraph : IAsyncDisposable, IDisposable
             CreatedDateTime = now,
             ReceivedDateTime = now,
             SentDateTime = now,
-            Subject = Str(json, "subject"),
-            InternetMessageId = Str(json, "internetMessageId"),
         };
+    }
+
+    private GResp CreateMessage(GReq req, Mailbox box, Folder folder)
+    {
+        var contentType = req.ContentType ?? "";
+        if (contentType.StartsWith("text/plain", StringComparison.OrdinalIgnoreCase))
+            return CreateFromMime(req, box, folder, import: false);
+        if (!TryParseObject(req, out var json, out var error)) return error!;
+
+        var msg = NewMessage(req, box, folder);
+        msg.Subject = Str(json, "subject");
+        msg.InternetMessageId = Str(json, "internetMessageId");
         if (json["body"] is JsonObject body)
         {
             msg.BodyContentType = Str(body, "contentType") ?? "text";
@@ -888,23 +894,12 @@ public sealed partial class FakeGraph : IAsyncDisposable, IDisposable
         try { mime = Convert.FromBase64String(text); }
         catch (FormatException) { return Error(400, "ErrorMimeContentInvalidBase64String", "Invalid base64 string for MIME content."); }
 
-        var now = DateTimeOffset.UtcNow;
-        var msg = new FakeGraphMessage
-        {
-            Id = NewId("AAMk"),
-            UserId = box.User.Id,
-            FolderId = folder.Id,
-            FolderName = folder.DisplayName,
-            JsonBody = Encoding.UTF8.GetString(req.Body),
-            CreatedDateTime = now,
-            ReceivedDateTime = now,
-            SentDateTime = now,
-            Mime = mime,
-            Imported = import,
-            // v1.0: a message created from MIME is always a draft (and read); the beta importMime call makes a received item.
-            IsDraft = !import,
-            IsRead = !import,
-        };
+        var msg = NewMessage(req, box, folder);
+        msg.Mime = mime;
+        msg.Imported = import;
+        // v1.0: a message created from MIME is always a draft (and read); the beta importMime call makes a received item.
+        msg.IsDraft = !import;
+        msg.IsRead = !import;
         foreach (var (name, value) in MimeHeaders(mime))
         {
             msg.InternetMessageHeaders[name] = value;

@@ -79,7 +79,7 @@ namespace ChatterConnector.Engine.Targets.Graph
             public bool Html;
             public string Body = "";
             public List<(string Id, string Value)> Properties = new List<(string, string)>();
-            public List<InternetMessageHeader> Headers = new List<InternetMessageHeader>();
+            public List<(string Name, string Value)> Headers = new List<(string, string)>();
             public List<MailboxAddress> To = new List<MailboxAddress>();
             public MailboxAddress? From;
             public string? InternetMessageId;
@@ -166,11 +166,11 @@ namespace ChatterConnector.Engine.Targets.Graph
                 w.WriteEndObject();
                 if (parts.From != null) { w.WritePropertyName("from"); WriteRecipient(w, parts.From); }
                 w.WriteStartArray("internetMessageHeaders");
-                foreach (var h in parts.Headers)
+                foreach (var (name, value) in parts.Headers)
                 {
                     w.WriteStartObject();
-                    w.WriteString("name", h.Name);
-                    w.WriteString("value", h.Value);
+                    w.WriteString("name", name);
+                    w.WriteString("value", value);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
@@ -208,9 +208,9 @@ namespace ChatterConnector.Engine.Targets.Graph
         }
 
         /// <summary>The X-Chatter-* headers, names lower-cased, within <see cref="MaxHeaderBytes"/>.</summary>
-        internal static List<InternetMessageHeader> Headers(MimeMessage mime)
+        internal static List<(string Name, string Value)> Headers(MimeMessage mime)
         {
-            var list = new List<InternetMessageHeader>();
+            var list = new List<(string Name, string Value)>();
             int bytes = 0;
             foreach (var h in mime.Headers)
             {
@@ -219,7 +219,7 @@ namespace ChatterConnector.Engine.Targets.Graph
                 int cost = h.Field.Length + System.Text.Encoding.UTF8.GetByteCount(value) + 4;
                 if (bytes + cost > MaxHeaderBytes) continue;
                 bytes += cost;
-                list.Add(new InternetMessageHeader { Name = h.Field.ToLowerInvariant(), Value = value });
+                list.Add((h.Field.ToLowerInvariant(), value));
             }
             return list;
         }
