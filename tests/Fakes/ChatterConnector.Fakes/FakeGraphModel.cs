@@ -35,6 +35,10 @@ public sealed class FakeGraphOptions
 
     /// <summary>Page size of list calls when the request has no $top (Graph's default for messages and folders is 10).</summary>
     public int DefaultPageSize = 10;
+
+    /// <summary>true → a message class (PR_MESSAGE_CLASS, "String 0x001A") other than IPM.Note* gets 400 ErrorInvalidProperty,
+    /// as a tenant may refuse custom classes.</summary>
+    public bool RefuseCustomMessageClass;
 }
 
 /// <summary>Fault injection for mailbox requests (paths below /users/{id}/ and upload URLs, also inside $batch).
