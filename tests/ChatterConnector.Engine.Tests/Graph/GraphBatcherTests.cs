@@ -221,4 +221,54 @@ public class GraphBatcherTests
         Assert.Empty(handler.Batches);
         Assert.Equal(0, gate.InFlight);
     }
+    [Fact]
+    public async Task ABatchGoesAtOnceWhenTheCreatesStillQueuedAllWaitForTheirMailbox()
+    {
+        var gate = new MailboxGate(1);
+        var handler = new Handler(CreatedInReverse);
+        var batcher = Batcher(handler, 20, delayMs: 3_600_000); // only the rule under test can send before an hour is out
+        var first = batcher.Enqueue(Item("a1", gate: gate));
+        var second = batcher.Enqueue(Item("a2", gate: gate)); // waits for the one slot: nothing more can join the first batch
+
+        var outcome = await first.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(201, outcome.Status);
+        Assert.Equal(1, handler.Batches[0]["requests"]!.AsArray().Count);
+        await Task.Delay(100);
+        Assert.False(second.IsCompleted); // the last create, with nothing queued behind it, waits for company as before
+        Assert.Single(handler.Batches);
+    }
+
+    [Fact]
+    public async Task TheSlotsABatchGivesBackAreFilledByOneBatch_NotOneBatchPerSlot()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var handler = new Handler(CreatedInReverse);
+        handler.Before = () => handler.Batches.Count == 1 ? release.Task : Task.CompletedTask;
+        var batcher = Batcher(handler, 20, delayMs: 3_600_000);
+        // As the target makes them: a slot given back pumps the batcher.
+        var gates = Enumerable.Range(0, 4).Select(_ => new MailboxGate(1, released: batcher.Pump)).ToList();
+
+        // Four mailboxes of one slot each, three creates for each: the first round fills a batch and the rest queue.
+        var tasks = new List<Task<GraphBatcher.Outcome>>();
+        for (int round = 0; round < 3; round++)
+            for (int g = 0; g < gates.Count; g++)
+                tasks.Add(batcher.Enqueue(Item($"m{g}-{round}", gate: gates[g])));
+        await WaitUntil(() => handler.Batches.Count == 1);
+        Assert.Equal(4, handler.Batches[0]["requests"]!.AsArray().Count);
+
+        release.SetResult(); // the four answers come back together…
+        await Task.WhenAll(tasks.Take(8)).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(2, handler.Batches.Count); // …and the second round went as one batch of four
+        Assert.Equal(4, handler.Batches[1]["requests"]!.AsArray().Count);
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > until) throw new TimeoutException();
+            await Task.Delay(10);
+        }
+    }
 }

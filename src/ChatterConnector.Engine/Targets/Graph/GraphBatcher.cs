@@ -15,14 +15,16 @@ namespace ChatterConnector.Engine.Targets.Graph
     /// request waits without holding anything until its mailbox has a slot free (and no 429 or
     /// upload window holds it back); only then does it take the slot and join the batch being
     /// formed, so no slot is held by a request that is merely waiting its turn. A batch goes when
-    /// <c>size</c> requests are in it, when one more would take its body over <c>maxBytes</c>, or
-    /// <c>delay</c> after its first joined. Each request learns its own answer (responses come in
+    /// <c>size</c> requests are in it, when one more would take its body over <c>maxBytes</c>, when
+    /// the requests still queued all wait for their mailboxes (none could join it), or <c>delay</c>
+    /// after its first joined. Each request learns its own answer (responses come in
     /// any order); a batch that fails as a whole (no answer, an error status) fails every request in
     /// it. The slot is given back once the request's answer is known. Retries and error mapping are
     /// the caller's: the batcher sends once and reports.
     /// </summary>
     internal sealed class GraphBatcher
     {
+
         /// <summary>One inner request: a POST of <see cref="Body"/> (JSON) to <see cref="Url"/> (relative to the version, e.g. /users/…).</summary>
         internal sealed class Item
         {
@@ -77,6 +79,8 @@ namespace ChatterConnector.Engine.Targets.Graph
         private long _formingBytes;
         private long _generation;
         private bool _pumping, _again;
+        /// <summary>Batches whose answers are being handed out: their slots come back one by one, and the pump waits for all of them.</summary>
+        private int _completing;
         private DateTimeOffset _wakeAt = DateTimeOffset.MaxValue;
 
         public GraphBatcher(HttpClient http, IAccessTokenProvider tokens, Uri batchUrl, int size, TimeSpan delay, long maxBytes = 3L * 1000 * 1000)
@@ -105,7 +109,7 @@ namespace ChatterConnector.Engine.Targets.Graph
         {
             lock (_lock)
             {
-                if (_pumping) { _again = true; return; }
+                if (_pumping || _completing > 0) { _again = true; return; }
                 _pumping = true;
             }
             while (true)
@@ -143,6 +147,9 @@ namespace ChatterConnector.Engine.Targets.Graph
                         if (_forming.Count >= _size) (ready ??= new List<List<Item>>()).Add(TakeFormingLocked());
                         else if (_forming.Count == 1) armGeneration = _generation;
                     }
+                    // Creates left waiting now wait for a slot (or a 429, the upload window): none of them can
+                    // join, so the batch would only hold its slots idle through the delay. It goes now.
+                    if (_waiting.Count > 0 && _forming.Count > 0) (ready ??= new List<List<Item>>()).Add(TakeFormingLocked());
                     if (armGeneration != _generation) armGeneration = -1; // that batch is full and gone already
                     if (wake != null && wake < _wakeAt) _wakeAt = wake.Value;
                     else wake = null;
@@ -236,6 +243,7 @@ namespace ChatterConnector.Engine.Targets.Graph
                 {
                     var bytes = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
                     Read(bytes, answered);
+
                 }
             }
             catch (Exception e)
@@ -243,12 +251,22 @@ namespace ChatterConnector.Engine.Targets.Graph
                 for (int i = 0; i < items.Count; i++)
                     if (answered[i] == null) answered[i] = new Outcome { Error = e, BatchFailed = true };
             }
-            for (int i = 0; i < items.Count; i++)
-                Complete(items[i], answered[i] ?? new Outcome
-                {
-                    Error = new HttpRequestException("Microsoft Graph's batch response had no answer for this request."),
-                    BatchFailed = true,
-                });
+            // The slots come back together, and then one pump fills them: pumping at each one would
+            // send a batch per slot, since the creates still waiting could not join it.
+            lock (_lock) _completing++;
+            try
+            {
+                for (int i = 0; i < items.Count; i++)
+                    Complete(items[i], answered[i] ?? new Outcome
+                    {
+                        Error = new HttpRequestException("Microsoft Graph's batch response had no answer for this request."),
+                        BatchFailed = true,
+                    });
+            }
+            finally
+            {
+                lock (_lock) _completing--;
+            }
             Pump(); // the slots given back may let waiting creates go (a gate also pumps when it has a callback)
         }
 
