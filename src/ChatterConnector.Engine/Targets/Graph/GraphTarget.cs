@@ -46,6 +46,8 @@ namespace ChatterConnector.Engine.Targets.Graph
         private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _folders = new ConcurrentDictionary<string, Lazy<Task<string>>>(StringComparer.Ordinal);
         private readonly object _randomLock = new object();
         private readonly Random _random = new Random();
+        private readonly RecentCreates _recent = new RecentCreates();
+        private long _conversions;
         private volatile bool _customClassRefused;
 
         public GraphTarget(GraphSettings settings, SecretProtector secrets, string folderName, GraphTargetOptions? options = null)
@@ -74,6 +76,9 @@ namespace ChatterConnector.Engine.Targets.Graph
 
             RaiseConnectionLimits();
         }
+
+        /// <summary>Staged messages read and converted so far (a test sees a message sent to many mailboxes converted once).</summary>
+        internal long Conversions => Interlocked.Read(ref _conversions);
 
         public string Location => _graph.GetLeftPart(UriPartial.Authority) + " (Inbox/" + _folderName + ")";
 
@@ -142,6 +147,42 @@ namespace ChatterConnector.Engine.Targets.Graph
 
         private async Task<DeliveryResult> CreateAsync(string mailbox, string userId, string folderId, OutgoingMessage outgoing, string id, CancellationToken ct)
         {
+            // The same message, converted for another participant (or being converted now): its create is ready.
+            var key = _batcher != null && id.Length > 0 ? RecentCreates.KeyOf(outgoing, id) : null;
+            bool mine = false;
+            var pending = key == null ? null : _recent.Claim(key, out mine);
+            var ready = pending == null ? null : await pending.ConfigureAwait(false);
+            if (ready != null && (!_customClassRefused || ready.MessageClass == GraphMessageBuilder.NoteClass))
+            {
+                try
+                {
+                    RequireId(await BatchCreateAsync(mailbox, userId, folderId, id, ready.Json, ready.RequestBytes, ct).ConfigureAwait(false), mailbox);
+                    return DeliveryResult.Delivered;
+                }
+                catch (ChatterException e) when (ready.MessageClass != GraphMessageBuilder.NoteClass && StatusOf(e) == 400)
+                {
+                    _customClassRefused = true; // converted again below, as IPM.Note
+                }
+                catch (ChatterException e) when (StatusOf(e) == 404)
+                {
+                    ForgetFolder(userId);
+                    throw;
+                }
+            }
+
+            try
+            {
+                return await ConvertAndCreateAsync(mailbox, userId, folderId, outgoing, id, key, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (mine) _recent.Abandon(key!); // (nothing, once it was kept)
+            }
+        }
+
+        private async Task<DeliveryResult> ConvertAndCreateAsync(string mailbox, string userId, string folderId, OutgoingMessage outgoing, string id, string? key, CancellationToken ct)
+        {
+            Interlocked.Increment(ref _conversions);
             using var staged = StagedMessage.Open(outgoing.StagedPath, ct);
             var mime = staged.Message;
             var files = staged.Attachments;
@@ -171,10 +212,15 @@ namespace ChatterConnector.Engine.Targets.Graph
             bool batched = _batcher != null && id.Length > 0
                 && requestBytes <= _options.InlineRequestLimit / Math.Max(1, Math.Min(_options.BatchSize, 20))
                 && routes.All(r => r == AttachmentRoute.Inline || r == AttachmentRoute.TooLarge);
+            // Kept for the other participants when it carries everything (no file left out or added after).
+            bool keep = batched && key != null && routes.All(r => r == AttachmentRoute.Inline);
             Func<string, Task<string?>> create = batched
-                ? (Func<string, Task<string?>>)(cls => BatchCreateAsync(mailbox, userId, folderId, id, () => GraphMessageBuilder.WriteJson(
-                    GraphMessageBuilder.Read(mime, outgoing.ItemType, id, cls), inline.Select(a => (a.File.Name, a.File.ContentType, a.Bytes)).ToList()),
-                    requestBytes, ct))
+                ? (Func<string, Task<string?>>)(cls =>
+                {
+                    var json = GraphMessageBuilder.WriteJson(GraphMessageBuilder.Read(mime, outgoing.ItemType, id, cls), inline.Select(a => (a.File.Name, a.File.ContentType, a.Bytes)).ToList());
+                    if (keep) _recent.Add(key!, new RecentCreates.Entry(cls, json, requestBytes));
+                    return BatchCreateAsync(mailbox, userId, folderId, id, json, requestBytes, ct);
+                })
                 : async cls => (await CallAsync(mailbox, "creating the message", post(cls), requestBytes, ct).ConfigureAwait(false))?.Id;
 
             string? messageId;
@@ -193,9 +239,7 @@ namespace ChatterConnector.Engine.Targets.Graph
                 ForgetFolder(userId); // the folder was deleted meanwhile: the next delivery makes it again
                 throw;
             }
-            if (string.IsNullOrEmpty(messageId))
-                throw new ChatterException("ChatterTarget.Rejected", ChatterErrorKind.InvalidData,
-                    $"Microsoft Graph created the message in '{mailbox}' but returned no id.", mailbox);
+            RequireId(messageId, mailbox);
 
             var left = new List<string>();
             try
@@ -229,6 +273,14 @@ namespace ChatterConnector.Engine.Targets.Graph
             return left.Count == 0 ? DeliveryResult.Delivered : new DeliveryResult(DeliveryOutcome.Delivered, string.Join(" ", left));
         }
 
+        /// <summary>A create that answered without the new item's id has not shown that it worked.</summary>
+        private static void RequireId(string? messageId, string mailbox)
+        {
+            if (string.IsNullOrEmpty(messageId))
+                throw new ChatterException("ChatterTarget.Rejected", ChatterErrorKind.InvalidData,
+                    $"Microsoft Graph created the message in '{mailbox}' but returned no id.", mailbox);
+        }
+
         /// <summary>
         /// Creates the message through the batcher: the mailbox's slot is taken as the create joins a
         /// batch and given back when its answer is read, so the mailbox never sees more than its limit.
@@ -236,7 +288,7 @@ namespace ChatterConnector.Engine.Targets.Graph
         /// after a batch that failed as a whole (other creates in it may have been carried out, this one
         /// too) the message is looked for by its Message-ID before it is sent again.
         /// </summary>
-        private async Task<string?> BatchCreateAsync(string mailbox, string userId, string folderId, string id, Func<string> json, long uploadBytes, CancellationToken ct)
+        private async Task<string?> BatchCreateAsync(string mailbox, string userId, string folderId, string id, string json, long uploadBytes, CancellationToken ct)
         {
             const string what = "creating the message";
             var gate = Gate(mailbox);
@@ -250,11 +302,10 @@ namespace ChatterConnector.Engine.Targets.Graph
                     if (found != null) return found;
                     mayExist = false;
                 }
-                var body = json(); // a fresh model per attempt
                 int tried = attempt;
                 // The batcher takes this mailbox's slot as the create joins a batch, and gives it back
                 // once the answer is read; a 429 holds back this mailbox before the slot is free again.
-                var item = new GraphBatcher.Item(url, body, gate, uploadBytes, ct, o =>
+                var item = new GraphBatcher.Item(url, json, gate, uploadBytes, ct, o =>
                 {
                     if (o.Status == 429) gate.Throttled(o.RetryAfter ?? Backoff(tried));
                 });
@@ -476,9 +527,11 @@ namespace ChatterConnector.Engine.Targets.Graph
             if (list.Count == 0)
                 return new MailboxInfo { Problem = "no Microsoft 365 user has that address", ErrorId = "ChatterTarget.MailboxNotFound", Kind = ChatterErrorKind.ObjectNotFound };
             var user = list.FirstOrDefault(u => string.Equals(u.Mail, address, StringComparison.OrdinalIgnoreCase)) ?? list[0];
+            // Looking for the folder proves the app can open the mailbox, and spares the first delivery that request.
+            string? folder;
             try
             {
-                await CallAsync(address, "opening the mailbox", c => _client.Users[user.Id].MailFolders["inbox"].GetAsync(r => r.QueryParameters.Select = new[] { "id" }, c), 0, ct).ConfigureAwait(false);
+                folder = await FindFolderAsync(address, user.Id!, ct).ConfigureAwait(false);
             }
             catch (ChatterException e) when (e.ErrorId == "ChatterTarget.MailboxNotEnabled" || e.ErrorId == "ChatterTarget.MailboxNotFound")
             {
@@ -492,7 +545,9 @@ namespace ChatterConnector.Engine.Targets.Graph
                     ErrorId = e.ErrorId, Kind = e.Kind,
                 };
             }
-            return new MailboxInfo { UserId = user.Id };
+            var userId = user.Id!;
+            _folders.TryAdd(userId, new Lazy<Task<string>>(() => folder != null ? Task.FromResult(folder) : CreateFolderAsync(address, userId, ct)));
+            return new MailboxInfo { UserId = userId };
         }
 
         private async Task<string> EnsureFolderAsync(string mailbox, string userId, CancellationToken ct)
@@ -508,10 +563,11 @@ namespace ChatterConnector.Engine.Targets.Graph
 
         private void ForgetFolder(string userId) => _folders.TryRemove(userId, out _);
 
-        private async Task<string> FindOrCreateFolderAsync(string mailbox, string userId, CancellationToken ct)
+        private async Task<string> FindOrCreateFolderAsync(string mailbox, string userId, CancellationToken ct) =>
+            await FindFolderAsync(mailbox, userId, ct).ConfigureAwait(false) ?? await CreateFolderAsync(mailbox, userId, ct).ConfigureAwait(false);
+
+        private async Task<string> CreateFolderAsync(string mailbox, string userId, CancellationToken ct)
         {
-            var existing = await FindFolderAsync(mailbox, userId, ct).ConfigureAwait(false);
-            if (existing != null) return existing;
             try
             {
                 var created = await CallAsync(mailbox, "creating the folder", c =>
