@@ -28,8 +28,73 @@ namespace ChatterConnector.Engine.Targets.Graph
             var hosts = new[] { graph.Host };
             if (settings.AccessToken != null)
                 return new StaticTokenProvider(secrets.Reveal(settings.AccessToken), hosts);
-            var credential = CreateCredential(settings, secrets, options);
+            var credential = new SharedTokenCredential(CreateCredential(settings, secrets, options));
             return new AzureIdentityAccessTokenProvider(credential, hosts, null, false, GraphEndpoints.Scope(graph));
+        }
+
+        /// <summary>
+        /// One token for every request while it is good for five more minutes, and one sign-in at a
+        /// time: a run starts dozens of requests at once (the participants' lookups, the first
+        /// deliveries), and each would otherwise ask the token service before the first answer is in.
+        /// A request that carries claims (a challenge) always goes to the credential.
+        /// </summary>
+        internal sealed class SharedTokenCredential : TokenCredential
+        {
+            private static readonly TimeSpan Margin = TimeSpan.FromMinutes(5);
+            private readonly TokenCredential _inner;
+            private readonly SemaphoreSlim _signIn = new SemaphoreSlim(1, 1);
+            private readonly object _lock = new object();
+            private (string Scopes, AccessToken Token)? _current;
+
+            public SharedTokenCredential(TokenCredential inner) { _inner = inner; }
+
+            public override AccessToken GetToken(TokenRequestContext requestContext, CancellationToken cancellationToken)
+            {
+                if (requestContext.Claims != null) return _inner.GetToken(requestContext, cancellationToken);
+                var scopes = string.Join(" ", requestContext.Scopes);
+                if (TryCurrent(scopes, out var token)) return token;
+                _signIn.Wait(cancellationToken);
+                try
+                {
+                    if (TryCurrent(scopes, out token)) return token;
+                    return Keep(scopes, _inner.GetToken(requestContext, cancellationToken));
+                }
+                finally { _signIn.Release(); }
+            }
+
+            public override async ValueTask<AccessToken> GetTokenAsync(TokenRequestContext requestContext, CancellationToken cancellationToken)
+            {
+                if (requestContext.Claims != null) return await _inner.GetTokenAsync(requestContext, cancellationToken).ConfigureAwait(false);
+                var scopes = string.Join(" ", requestContext.Scopes);
+                if (TryCurrent(scopes, out var token)) return token;
+                await _signIn.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    if (TryCurrent(scopes, out token)) return token;
+                    return Keep(scopes, await _inner.GetTokenAsync(requestContext, cancellationToken).ConfigureAwait(false));
+                }
+                finally { _signIn.Release(); }
+            }
+
+            private bool TryCurrent(string scopes, out AccessToken token)
+            {
+                lock (_lock)
+                {
+                    if (_current is { } c && c.Scopes == scopes && c.Token.ExpiresOn - Margin > DateTimeOffset.UtcNow)
+                    {
+                        token = c.Token;
+                        return true;
+                    }
+                }
+                token = default;
+                return false;
+            }
+
+            private AccessToken Keep(string scopes, AccessToken token)
+            {
+                lock (_lock) _current = (scopes, token);
+                return token;
+            }
         }
 
         /// <summary>The Azure.Identity credential: managed identity, certificate (file or thumbprint) or client secret.</summary>
