@@ -26,7 +26,7 @@ public class DeliveryStreamTests
 
         public string Location => "memory";
         public int MaxParallelism => 2;
-        public string? CheckMailbox(string mailbox, CancellationToken cancellationToken) => null;
+        public Task<string?> CheckMailboxAsync(string mailbox, CancellationToken cancellationToken) => Task.FromResult<string?>(null);
         public void Recover(IEnumerable<string> mailboxesInFlight, CancellationToken cancellationToken) { }
         public DeliveryResult Deliver(string mailbox, OutgoingMessage message, bool checkFirst, CancellationToken cancellationToken) =>
             DeliverAsync(mailbox, message, checkFirst, cancellationToken).GetAwaiter().GetResult();

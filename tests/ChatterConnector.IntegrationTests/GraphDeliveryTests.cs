@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using ChatterConnector.Engine.Conversion;
+using ChatterConnector.Engine.Import;
 using ChatterConnector.Engine.Model;
 using ChatterConnector.Engine.Staging;
 using ChatterConnector.Engine.State;
@@ -133,6 +134,23 @@ public class GraphDeliveryTests
         Assert.Equal(messages.Count * mailboxes.Count, all.Count);
         Assert.All(all, m => Assert.Equal("IPM.Note", m.MessageClass));
         Assert.All(all, m => Assert.False(m.IsDraft));
+    }
+
+    [Fact]
+    public void AFirstRunLooksUpItsParticipantsManyAtOnce_NotOneAfterAnother()
+    {
+        using var t = new Scratch();
+        using var graph = FakeGraph.Start();
+        graph.Faults.Latency = TimeSpan.FromMilliseconds(20);
+        using var store = ConnectorStore.Open(t.Sub("store"));
+        var (c, org) = GraphImportTests.Setup(t, graph, store, users: 24, posts: 40);
+        var run = GraphImportTests.Run(store, c);
+
+        Assert.Equal(ImportRunStatus.Succeeded, run.Status);
+        Assert.True(graph.HighestConcurrentUserRequests > 1, $"at most {graph.HighestConcurrentUserRequests} lookup at once");
+        // Still one lookup per address: the mapper asks the target about each mailbox once.
+        var lookups = graph.Requests.Where(r => r.Method == "GET" && r.Path == "/v1.0/users").ToList();
+        Assert.Equal(lookups.Count, lookups.Select(r => r.Query).Distinct().Count());
     }
 
     [Fact]

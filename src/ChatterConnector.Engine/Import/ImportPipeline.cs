@@ -209,7 +209,7 @@ namespace ChatterConnector.Engine.Import
 
             observer.OnProgress(new ImportProgress("Reading", "Reading users and groups from " + source.Location, 0, 0));
             var dir = source.ReadDirectory();
-            var mapper = new UserMapper(_connector, dir, mailbox => target.CheckMailbox(mailbox, ct));
+            var mapper = new UserMapper(_connector, dir, mailbox => target.CheckMailboxAsync(mailbox, ct)) { CheckParallelism = target.MaxParallelism };
             var watermarks = LoadWatermarks();
 
             // 1. Participants of every thread a new item belongs to, and earlier items for newcomers.
@@ -324,6 +324,9 @@ namespace ChatterConnector.Engine.Import
                     window[i] = (window[i].Record, null, ex);
                 }
             });
+
+            // The participants' mailboxes are looked up together, not one by one as the ledger meets them.
+            mapper.Prefetch(window.Where(w => w.Staged != null).SelectMany(w => w.Record.Item!.Participants.Select(p => p.Id)), ct);
 
             using var tx = _store.Begin();
             var failures = new List<(string ErrorId, ChatterLogEntry Entry)>();

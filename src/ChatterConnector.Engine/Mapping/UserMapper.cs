@@ -4,6 +4,8 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text.RegularExpressions;
+using System.Threading;
+using System.Threading.Tasks;
 using ChatterConnector.Engine.Model;
 using ChatterConnector.Engine.Sources;
 using CsvHelper;
@@ -38,12 +40,14 @@ namespace ChatterConnector.Engine.Mapping
         private readonly Dictionary<string, string> _rules = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         private readonly Dictionary<string, ChatterUserMappingEntry> _cache = new Dictionary<string, ChatterUserMappingEntry>(StringComparer.Ordinal);
 
-        private readonly Func<string, string?>? _checkMailbox;
+        private readonly Func<string, Task<string?>>? _checkMailbox;
+        /// <summary>The target's word on each mailbox asked about so far: null when it can receive messages, else why not.</summary>
+        private readonly Dictionary<string, string?> _checked = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
 
         /// <param name="connector">The connector whose mapping file, automatic mapping, default mailbox and accepted domains apply.</param>
         /// <param name="directory">The source's users.</param>
         /// <param name="checkMailbox">The target's word on a mailbox: null when it can receive messages, else why not.</param>
-        public UserMapper(ChatterConnectorInfo connector, SourceDirectory directory, Func<string, string?>? checkMailbox = null)
+        public UserMapper(ChatterConnectorInfo connector, SourceDirectory directory, Func<string, Task<string?>>? checkMailbox = null)
         {
             _connector = connector;
             _directory = directory;
@@ -51,6 +55,12 @@ namespace ChatterConnector.Engine.Mapping
             foreach (var rule in connector.MappingRules)
                 if (!_rules.ContainsKey(rule.SalesforceUser.Trim())) _rules[rule.SalesforceUser.Trim()] = NormalizeMailbox(rule.Mailbox);
         }
+
+        /// <summary>
+        /// How many mailboxes <see cref="Prefetch"/> asks the target about at once (its parallelism):
+        /// looking up thousands of participants one after another would take longer than delivering.
+        /// </summary>
+        public int CheckParallelism { get; set; } = 1;
 
         /// <summary>True when <paramref name="mailbox"/> is a plain address (local@domain) that is safe as a folder name.</summary>
         public static bool IsValidMailbox(string? mailbox) => mailbox != null && mailbox.Length <= 254 && Address.IsMatch(mailbox.Trim());
@@ -68,14 +78,64 @@ namespace ChatterConnector.Engine.Mapping
         public ChatterUserMappingEntry Resolve(string userId)
         {
             if (_cache.TryGetValue(userId, out var hit)) return hit;
-            var user = _directory.FindUser(userId) ?? new ChatterUser { Id = userId, Name = userId, IsActive = false };
-            var entry = Resolve(user, _directory.FindUser(userId) == null);
+            var (entry, mailbox, source, reason) = Decide(userId);
+            if (mailbox != null) Mapped(entry, mailbox, source, reason);
             _cache[userId] = entry;
             return entry;
         }
 
-        private ChatterUserMappingEntry Resolve(ChatterUser user, bool unknown)
+        /// <summary>
+        /// Asks the target, up to <see cref="CheckParallelism"/> at once, about the mailboxes these
+        /// users map to and it was not asked about yet; resolving them then waits for nothing.
+        /// </summary>
+        public void Prefetch(IEnumerable<string> userIds, CancellationToken cancellationToken = default)
         {
+            if (_checkMailbox == null) return;
+            var mailboxes = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var id in userIds)
+            {
+                if (_cache.ContainsKey(id)) continue;
+                var mailbox = Decide(id).Mailbox;
+                if (mailbox != null && !_checked.ContainsKey(mailbox)) mailboxes.Add(mailbox);
+            }
+            if (mailboxes.Count == 0) return;
+            if (mailboxes.Count == 1 || CheckParallelism <= 1)
+            {
+                foreach (var m in mailboxes) Check(m);
+                return;
+            }
+            var checks = CheckAllAsync(mailboxes.ToList(), cancellationToken).GetAwaiter().GetResult();
+            foreach (var (mailbox, refused) in checks) _checked[mailbox] = refused;
+        }
+
+        private async Task<(string Mailbox, string? Refused)[]> CheckAllAsync(List<string> mailboxes, CancellationToken cancellationToken)
+        {
+            using var slots = new SemaphoreSlim(CheckParallelism);
+            return await Task.WhenAll(mailboxes.Select(async m =>
+            {
+                await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try { return (m, await _checkMailbox!(m).ConfigureAwait(false)); }
+                finally { slots.Release(); }
+            })).ConfigureAwait(false);
+        }
+
+        private string? Check(string mailbox)
+        {
+            if (_checkMailbox == null) return null;
+            if (!_checked.TryGetValue(mailbox, out var refused))
+                _checked[mailbox] = refused = _checkMailbox(mailbox).GetAwaiter().GetResult();
+            return refused;
+        }
+
+        /// <summary>
+        /// The mapping of a user before the target is asked: the entry (unmapped, with the reasons,
+        /// when no rule gives a mailbox), or the mailbox a rule gives and which rule, for the target to accept.
+        /// </summary>
+        private (ChatterUserMappingEntry Entry, string? Mailbox, MappingSource Source, string Reason) Decide(string userId)
+        {
+            var known = _directory.FindUser(userId);
+            var user = known ?? new ChatterUser { Id = userId, Name = userId, IsActive = false };
+            bool unknown = known == null;
             var entry = new ChatterUserMappingEntry
             {
                 ConnectorName = _connector.Name, SalesforceUserId = user.Id, Name = user.Name, Username = user.Username,
@@ -88,7 +148,7 @@ namespace ChatterConnector.Engine.Mapping
                 if (!string.IsNullOrEmpty(key) && _rules.TryGetValue(key!, out fromFile)) break;
             if (fromFile != null)
             {
-                if (IsAccepted(fromFile, _connector.AcceptedDomain)) return Mapped(entry, fromFile, MappingSource.File, "mapping file");
+                if (IsAccepted(fromFile, _connector.AcceptedDomain)) return (entry, fromFile, MappingSource.File, "mapping file");
                 reasons.Add($"the mapping file's mailbox {fromFile} is outside the accepted domains");
             }
 
@@ -98,7 +158,7 @@ namespace ChatterConnector.Engine.Mapping
                 else if (string.IsNullOrWhiteSpace(user.Email)) reasons.Add("the user has no email address");
                 else if (!IsValidMailbox(user.Email)) reasons.Add($"the user's email '{user.Email}' is not a valid address");
                 else if (!IsAccepted(NormalizeMailbox(user.Email!), _connector.AcceptedDomain)) reasons.Add($"the user's email domain is not accepted ({user.Email})");
-                else return Mapped(entry, NormalizeMailbox(user.Email!), MappingSource.Automatic, "user's email");
+                else return (entry, NormalizeMailbox(user.Email!), MappingSource.Automatic, "user's email");
             }
             else if (fromFile == null)
             {
@@ -106,29 +166,41 @@ namespace ChatterConnector.Engine.Mapping
             }
 
             if (!string.IsNullOrEmpty(_connector.DefaultMailbox))
-                return Mapped(entry, NormalizeMailbox(_connector.DefaultMailbox!), MappingSource.Default, "default mailbox: " + string.Join("; ", reasons));
+                return (entry, NormalizeMailbox(_connector.DefaultMailbox!), MappingSource.Default, "default mailbox: " + string.Join("; ", reasons));
 
             entry.Reason = reasons.Count == 0 ? "no mapping" : string.Join("; ", reasons);
-            return entry;
+            return (entry, null, MappingSource.Unmapped, entry.Reason);
         }
 
-        private ChatterUserMappingEntry Mapped(ChatterUserMappingEntry e, string mailbox, MappingSource source, string reason)
+        private void Mapped(ChatterUserMappingEntry e, string mailbox, MappingSource source, string reason)
         {
-            var refused = _checkMailbox?.Invoke(mailbox);
+            var refused = Check(mailbox);
             if (refused != null)
             {
                 e.Source = MappingSource.Unmapped;
                 e.Reason = $"{mailbox} ({reason}) cannot receive messages: {refused}";
-                return e;
+                return;
             }
             e.Mailbox = mailbox;
             e.Source = source;
             e.Reason = reason;
-            return e;
         }
 
-        /// <summary>Every user of the directory with its resolution, in the order of the export.</summary>
-        public IEnumerable<ChatterUserMappingEntry> ResolveAll() => _directory.Users.Keys.Select(Resolve);
+        /// <summary>
+        /// Every user of the directory with its resolution, in the order of the export; the target is
+        /// asked about a page of users at a time, so the first ones come out before all are looked up.
+        /// </summary>
+        public IEnumerable<ChatterUserMappingEntry> ResolveAll(CancellationToken cancellationToken = default)
+        {
+            const int Page = 200;
+            var ids = _directory.Users.Keys.ToList();
+            for (int i = 0; i < ids.Count; i += Page)
+            {
+                var page = ids.Skip(i).Take(Page).ToList();
+                Prefetch(page, cancellationToken);
+                foreach (var id in page) yield return Resolve(id);
+            }
+        }
 
         // ---- mapping files -------------------------------------------------------------------
 

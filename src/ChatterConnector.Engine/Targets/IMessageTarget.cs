@@ -46,8 +46,12 @@ namespace ChatterConnector.Engine.Targets
         /// <summary>How many deliveries the pipeline may run at once.</summary>
         int MaxParallelism { get; }
 
-        /// <summary>Null when <paramref name="mailbox"/> can receive messages; else why not (it then maps to nothing).</summary>
-        string? CheckMailbox(string mailbox, CancellationToken cancellationToken);
+        /// <summary>
+        /// Null when <paramref name="mailbox"/> can receive messages; else why not (it then maps to
+        /// nothing). Called for many mailboxes at once (up to <see cref="MaxParallelism"/>) when a run
+        /// maps the participants of a batch of items.
+        /// </summary>
+        System.Threading.Tasks.Task<string?> CheckMailboxAsync(string mailbox, CancellationToken cancellationToken);
 
         /// <summary>Tidies what a stopped run may have left in these mailboxes (half-written files, sessions).</summary>
         void Recover(IEnumerable<string> mailboxesInFlight, CancellationToken cancellationToken);

@@ -37,10 +37,10 @@ namespace ChatterConnector.Engine.Targets
         public int MaxParallelism => 1;
 
         /// <summary>Any address that can name a folder can receive mail here.</summary>
-        public string? CheckMailbox(string mailbox, System.Threading.CancellationToken cancellationToken)
+        public System.Threading.Tasks.Task<string?> CheckMailboxAsync(string mailbox, System.Threading.CancellationToken cancellationToken)
         {
-            try { MailboxPath(mailbox); return null; }
-            catch (ChatterException ex) { return ex.Message; }
+            try { MailboxPath(mailbox); return System.Threading.Tasks.Task.FromResult<string?>(null); }
+            catch (ChatterException ex) { return System.Threading.Tasks.Task.FromResult<string?>(ex.Message); }
         }
 
         public void Recover(System.Collections.Generic.IEnumerable<string> mailboxesInFlight, System.Threading.CancellationToken cancellationToken)

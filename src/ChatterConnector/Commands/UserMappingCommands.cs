@@ -104,7 +104,8 @@ namespace ChatterConnector.Commands
                 // The target has its word too: with Microsoft Graph, an address that is no user, or a
                 // user without a mailbox, maps to nothing.
                 using var target = TargetFactory.Create(c, Store());
-                foreach (var e in new UserMapper(c, dir, mailbox => target.CheckMailbox(mailbox, CancellationToken)).ResolveAll())
+                var mapper = new UserMapper(c, dir, mailbox => target.CheckMailboxAsync(mailbox, CancellationToken)) { CheckParallelism = target.MaxParallelism };
+                foreach (var e in mapper.ResolveAll(CancellationToken))
                     if (Source == null || Source.Contains(e.Source)) WriteObject(e);
             });
         }

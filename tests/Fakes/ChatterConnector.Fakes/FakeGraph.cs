@@ -33,6 +33,7 @@ public sealed partial class FakeGraph : IAsyncDisposable, IDisposable
     private readonly List<FakeGraphRequest> _requests = new();
     private readonly LatencyTimer _latency = new();
     private long _latencyTicks, _latencyCount;
+    private int _userRequests, _highestUserRequests;
     private long _ids;
     private Random? _random;
     private int _randomSeed;
@@ -121,6 +122,9 @@ public sealed partial class FakeGraph : IAsyncDisposable, IDisposable
 
     /// <summary>The most requests accepted at once for any one mailbox.</summary>
     public int HighestConcurrencyAnyMailbox => _slots.Values.Select(s => Volatile.Read(ref s.Highest)).DefaultIfEmpty(0).Max();
+
+    /// <summary>The most directory requests (/users, /users/{id}) answered at once.</summary>
+    public int HighestConcurrentUserRequests => Volatile.Read(ref _highestUserRequests);
 
     /// <summary>Requests refused with 429 ApplicationThrottled because the mailbox already had MaxConcurrentPerMailbox in flight.</summary>
     public int ConcurrencyRejections(string userIdOrAddress) =>
@@ -370,8 +374,18 @@ public sealed partial class FakeGraph : IAsyncDisposable, IDisposable
         {
             if (!HasRole("User.Read.All"))
                 return Error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.");
-            await DelayAsync(ct);
-            return WithMailbox(UsersResource(req, seg), seg.Length == 2 ? seg[1] : null);
+            var now = Interlocked.Increment(ref _userRequests);
+            for (var seen = Volatile.Read(ref _highestUserRequests); now > seen; seen = Volatile.Read(ref _highestUserRequests))
+                if (Interlocked.CompareExchange(ref _highestUserRequests, now, seen) == seen) break;
+            try
+            {
+                await DelayAsync(ct);
+                return WithMailbox(UsersResource(req, seg), seg.Length == 2 ? seg[1] : null);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _userRequests);
+            }
         }
 
         // a mailbox request

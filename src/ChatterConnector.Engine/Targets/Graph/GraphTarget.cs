@@ -91,12 +91,12 @@ namespace ChatterConnector.Engine.Targets.Graph
 
         // ---- IMessageTarget ----
 
-        public string? CheckMailbox(string mailbox, CancellationToken cancellationToken)
+        public async Task<string?> CheckMailboxAsync(string mailbox, CancellationToken cancellationToken)
         {
             // No such user, or no Exchange Online mailbox: the address maps to nothing (Unmapped,
             // delivered once the mapping changes). A mailbox the app may not open (disabled, or
             // outside an access policy) is a failed delivery instead: an error record, retried next run.
-            var info = ResolveAsync(mailbox, cancellationToken).GetAwaiter().GetResult();
+            var info = await ResolveAsync(mailbox, cancellationToken).ConfigureAwait(false);
             return info.ErrorId == "ChatterTarget.AccessDenied" ? null : info.Problem;
         }
 
