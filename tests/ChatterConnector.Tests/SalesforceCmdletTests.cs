@@ -92,3 +92,80 @@ public class GraphTargetCmdletTests
         Assert.Null(c.MaildirPath);
     }
 }
+
+/// <summary>Set-ChatterConnector on a Microsoft Graph connector: a new sign-in replaces the old, and what it needs is checked before anything is stored.</summary>
+public class GraphSetCmdletTests
+{
+    private static Dictionary<string, object?> Vars(TempDir t) => new() { ["src"] = t.Sub("export"), ["mail"] = t.Sub("maildir"), ["store"] = t.Sub("store"), ["pfx"] = t.Sub("app.pfx") };
+
+    private const string Secret = "$s = [System.Security.SecureString]::new(); 'x'.ToCharArray() | ForEach-Object { $s.AppendChar($_) }; ";
+
+    private static dynamic Graph(PSSession ps, TempDir t) =>
+        ((dynamic)Assert.Single(ps.Run("Get-ChatterConnector -Name G -StorePath $store", Vars(t)).Output).BaseObject).Graph;
+
+    [Fact]
+    public void ANewSignInReplacesTheOld_AndTheAppRegistrationCanChangeToo()
+    {
+        using var t = new TempDir();
+        using var ps = new PSSession();
+        Assert.Empty(ps.Run(Secret + "New-ChatterConnector -Name G -SourcePath $src -StorePath $store -TenantId contoso.com -ClientId app1 -ClientSecret $s", Vars(t)).Errors);
+
+        Assert.Empty(ps.Run("Set-ChatterConnector -Name G -StorePath $store -CertificatePath $pfx -ClientId app2", Vars(t)).Errors);
+        var g = Graph(ps, t);
+        Assert.Equal(t.Sub("app.pfx"), (string)g.CertificatePath);
+        Assert.Null(g.ClientSecret);
+        Assert.Equal("app2", (string)g.ClientId);
+
+        // To the managed identity of an Azure Automation account, a user-assigned one…
+        Assert.Empty(ps.Run("Set-ChatterConnector -Name G -StorePath $store -ManagedIdentity -ManagedIdentityClientId 11111111-2222-3333-4444-555555555555", Vars(t)).Errors);
+        g = Graph(ps, t);
+        Assert.True((bool)g.ManagedIdentity);
+        Assert.Equal("11111111-2222-3333-4444-555555555555", (string)g.ManagedIdentityClientId);
+        Assert.Null(g.CertificatePath);
+        // …then the system-assigned one; and a new tenant
+        Assert.Empty(ps.Run("Set-ChatterConnector -Name G -StorePath $store -ManagedIdentity -TenantId fabrikam.com", Vars(t)).Errors);
+        g = Graph(ps, t);
+        Assert.True((bool)g.ManagedIdentity);
+        Assert.Null(g.ManagedIdentityClientId);
+        Assert.Equal("fabrikam.com", (string)g.TenantId);
+
+        // -WhatIf stores nothing
+        Assert.Empty(ps.Run(Secret + "Set-ChatterConnector -Name G -StorePath $store -ClientSecret $s -WhatIf", Vars(t)).Errors);
+        Assert.True((bool)Graph(ps, t).ManagedIdentity);
+    }
+
+    [Theory]
+    [InlineData("-ClientSecret $s -CertificateThumbprint 0123456789ABCDEF0123456789ABCDEF01234567", "ChatterConnector.GraphSignInAmbiguous")]
+    [InlineData("-ManagedIdentity -GraphAccessToken $s", "ChatterConnector.GraphSignInAmbiguous")]
+    [InlineData("-ClientSecret $s", "ChatterConnector.GraphSettingMissing")]           // a token connector has no tenant or app
+    [InlineData("-ClientSecret $s -TenantId contoso.com", "ChatterConnector.GraphSettingMissing")]
+    [InlineData("-ManagedIdentityClientId 11111111-2222-3333-4444-555555555555", "ChatterConnector.GraphSettingMissing")]
+    public void ASignInThatIsDoubledOrCannotWorkIsRefused_AndNothingChanges(string parameters, string errorId)
+    {
+        using var t = new TempDir();
+        using var ps = new PSSession();
+        Assert.Empty(ps.Run(Secret + "New-ChatterConnector -Name G -SourcePath $src -StorePath $store -GraphAccessToken $s", Vars(t)).Errors);
+        var r = ps.Run(Secret + "Set-ChatterConnector -Name G -StorePath $store " + parameters, Vars(t));
+        Assert.Equal(errorId + ",ChatterConnector.Commands.SetChatterConnectorCommand", Assert.Single(r.Errors).FullyQualifiedErrorId);
+        var g = Graph(ps, t);
+        Assert.NotNull(g.AccessToken);
+        Assert.Null(g.ClientSecret);
+        Assert.Null(g.TenantId);
+    }
+
+    [Fact]
+    public void ATokenConnectorBecomesAnAppRegistrationWithItsTenantAndApp()
+    {
+        using var t = new TempDir();
+        using var ps = new PSSession();
+        Assert.Empty(ps.Run(Secret + "New-ChatterConnector -Name G -SourcePath $src -StorePath $store -GraphAccessToken $s", Vars(t)).Errors);
+        Assert.Empty(ps.Run(Secret + "Set-ChatterConnector -Name G -StorePath $store -ClientSecret $s -TenantId contoso.com -ClientId app", Vars(t)).Errors);
+        var g = Graph(ps, t);
+        Assert.NotNull(g.ClientSecret);
+        Assert.Null(g.AccessToken);
+        Assert.Equal("contoso.com", (string)g.TenantId);
+
+        var r = ps.Run("New-ChatterConnector -Name M -SourcePath $src -MaildirPath $mail -StorePath $store | Set-ChatterConnector -TenantId contoso.com", Vars(t));
+        Assert.Equal("ChatterConnector.NotAGraphConnector,ChatterConnector.Commands.SetChatterConnectorCommand", Assert.Single(r.Errors).FullyQualifiedErrorId);
+    }
+}

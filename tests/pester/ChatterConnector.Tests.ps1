@@ -282,6 +282,26 @@ Describe 'ChatterConnector' {
         }
     }
 
+    Context 'Moving a Microsoft Graph connector to a managed identity' {
+        BeforeAll {
+            $p = New-TestPaths
+            $secret = ConvertTo-SecureString 'app-secret' -AsPlainText -Force
+            New-ChatterConnector -Name Graph -SourcePath $export -StorePath $p.Store -TenantId contoso.com -ClientId app -ClientSecret $secret | Out-Null
+        }
+
+        It 'replaces the client secret with the managed identity' {
+            $c = Set-ChatterConnector -Name Graph -StorePath $p.Store -ManagedIdentity -PassThru
+            $c.Graph.ManagedIdentity | Should -BeTrue
+            $c.Graph.ClientSecret | Should -BeNullOrEmpty
+        }
+
+        It 'refuses two sign-ins in one command and changes nothing' {
+            Set-ChatterConnector -Name Graph -StorePath $p.Store -ManagedIdentity -ClientSecret $secret -ErrorVariable err -ErrorAction SilentlyContinue
+            $err[0].FullyQualifiedErrorId | Should -Be 'ChatterConnector.GraphSignInAmbiguous,ChatterConnector.Commands.SetChatterConnectorCommand'
+            (Get-ChatterConnector -Name Graph -StorePath $p.Store).Graph.ManagedIdentity | Should -BeTrue
+        }
+    }
+
     Context 'Output types' {
         BeforeAll {
             $p = New-TestPaths

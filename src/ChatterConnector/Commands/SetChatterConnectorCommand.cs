@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Management.Automation;
 using System.Security;
 using ChatterConnector.Engine;
@@ -47,13 +48,17 @@ namespace ChatterConnector.Commands
         [Parameter] public SecureString? CertificatePassword { get; set; }
         [Parameter] public SecureString? ClientSecret { get; set; }
         [Parameter] public SecureString? GraphAccessToken { get; set; }
+        [Parameter] public SwitchParameter ManagedIdentity { get; set; }
+        [Parameter] [ValidateNotNullOrEmpty] public string? ManagedIdentityClientId { get; set; }
+        [Parameter] [ValidateNotNullOrEmpty] public string? TenantId { get; set; }
+        [Parameter] [ValidateNotNullOrEmpty] public string? ClientId { get; set; }
         [Parameter] public GraphImportMode? GraphImportMode { get; set; }
         [Parameter] [ValidateRange(1, 64)] public int? ThrottleLimit { get; set; }
 
         private static readonly string[] GraphParameters =
         {
             nameof(CertificatePath), nameof(CertificateThumbprint), nameof(CertificatePassword), nameof(ClientSecret), nameof(GraphAccessToken),
-            nameof(GraphImportMode), nameof(ThrottleLimit),
+            nameof(ManagedIdentity), nameof(ManagedIdentityClientId), nameof(TenantId), nameof(ClientId), nameof(GraphImportMode), nameof(ThrottleLimit),
         };
 
         private static void ClearGraphSignIn(GraphSettings g)
@@ -63,6 +68,38 @@ namespace ChatterConnector.Commands
             g.ClientSecret = null;
             g.AccessToken = null;
             g.ManagedIdentity = false;
+            g.ManagedIdentityClientId = null;
+        }
+
+        /// <summary>
+        /// Applies the Graph sign-in parameters: one new sign-in at most, which replaces the one before;
+        /// a new tenant or app registration; and then checks that what the connector holds can sign in.
+        /// </summary>
+        private void SetGraphSignIn(ChatterConnectorInfo c)
+        {
+            var g = c.Graph!;
+            var signIns = new[] { CertificatePath != null, CertificateThumbprint != null, ClientSecret != null, GraphAccessToken != null, ManagedIdentity.IsPresent };
+            if (signIns.Count(x => x) > 1)
+                throw new ChatterException("ChatterConnector.GraphSignInAmbiguous", ChatterErrorKind.InvalidArgument,
+                    "Give one new Microsoft Graph sign-in at a time: -CertificatePath, -CertificateThumbprint, -ClientSecret, -GraphAccessToken or -ManagedIdentity.", c.Name);
+            if (ManagedIdentityClientId != null && !ManagedIdentity && !g.ManagedIdentity)
+                throw new ChatterException("ChatterConnector.GraphSettingMissing", ChatterErrorKind.InvalidArgument,
+                    $"The connector '{c.Name}' does not sign in with a managed identity: -ManagedIdentityClientId goes with -ManagedIdentity.", c.Name);
+
+            // One Graph sign-in at a time: a new certificate, secret, token or identity replaces the one before.
+            if (CertificatePath != null) { ClearGraphSignIn(g); g.CertificatePath = ResolvePath(CertificatePath); }
+            if (CertificateThumbprint != null) { ClearGraphSignIn(g); g.CertificateThumbprint = CertificateThumbprint.ToUpperInvariant(); }
+            if (ClientSecret != null || GraphAccessToken != null) ClearGraphSignIn(g); // the secret itself is stored after -WhatIf
+            if (ManagedIdentity) { ClearGraphSignIn(g); g.ManagedIdentity = true; }
+            if (ManagedIdentityClientId != null) g.ManagedIdentityClientId = ManagedIdentityClientId.Trim();
+            if (TenantId != null) g.TenantId = TenantId.Trim();
+            if (ClientId != null) g.ClientId = ClientId.Trim();
+
+            // An app registration's sign-in (certificate or secret) needs the tenant and the app.
+            var appSignIn = g.CertificatePath != null || g.CertificateThumbprint != null || g.ClientSecret != null || ClientSecret != null;
+            if (appSignIn && (string.IsNullOrWhiteSpace(g.TenantId) || string.IsNullOrWhiteSpace(g.ClientId)))
+                throw new ChatterException("ChatterConnector.GraphSettingMissing", ChatterErrorKind.InvalidArgument,
+                    $"The connector '{c.Name}' would sign in as an app registration but has no {(string.IsNullOrWhiteSpace(g.TenantId) ? "-TenantId" : "-ClientId")}: give it with this command.", c.Name);
         }
 
         private static readonly string[] SalesforceParameters =
@@ -91,10 +128,7 @@ namespace ChatterConnector.Commands
                         $"The connector '{c.Name}' delivers through Microsoft Graph, so -MaildirPath does not apply.", c.Name);
                 if (GraphImportMode != null) c.Graph!.ImportMode = GraphImportMode.Value;
                 if (ThrottleLimit != null) c.Graph!.ThrottleLimit = ThrottleLimit.Value;
-                // One Graph sign-in at a time: a new certificate, secret or token replaces the one before.
-                if (CertificatePath != null) { ClearGraphSignIn(c.Graph!); c.Graph!.CertificatePath = ResolvePath(CertificatePath); }
-                if (CertificateThumbprint != null) { ClearGraphSignIn(c.Graph!); c.Graph!.CertificateThumbprint = CertificateThumbprint.ToUpperInvariant(); }
-                if (ClientSecret != null || GraphAccessToken != null) ClearGraphSignIn(c.Graph!);
+                if (c.Graph != null) SetGraphSignIn(c);
                 if (SourcePath != null && c.Salesforce != null)
                     throw new ChatterException("ChatterConnector.NotAnExportConnector", ChatterErrorKind.InvalidArgument,
                         $"The connector '{c.Name}' reads the Salesforce REST API, so -SourcePath does not apply. Create another connector to read an export folder.", c.Name);
