@@ -109,11 +109,13 @@ public sealed partial class FakeGraph : IAsyncDisposable, IDisposable
         get { lock (_requests) return _requests.ToArray(); }
     }
 
+    /// <summary>Forgets the requests so far, and the figures taken from them (latency given, most lookups at once).</summary>
     public void ResetRequests()
     {
         lock (_requests) _requests.Clear();
         Interlocked.Exchange(ref _latencyTicks, 0);
         Interlocked.Exchange(ref _latencyCount, 0);
+        Interlocked.Exchange(ref _highestUserRequests, 0);
     }
 
     /// <summary>The most requests accepted at once for one mailbox (by user id, UPN, mail or proxy address).</summary>

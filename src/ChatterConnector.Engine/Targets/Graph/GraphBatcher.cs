@@ -24,7 +24,6 @@ namespace ChatterConnector.Engine.Targets.Graph
     /// </summary>
     internal sealed class GraphBatcher
     {
-
         /// <summary>One inner request: a POST of <see cref="Body"/> (JSON) to <see cref="Url"/> (relative to the version, e.g. /users/…).</summary>
         internal sealed class Item
         {
@@ -243,7 +242,6 @@ namespace ChatterConnector.Engine.Targets.Graph
                 {
                     var bytes = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
                     Read(bytes, answered);
-
                 }
             }
             catch (Exception e)
