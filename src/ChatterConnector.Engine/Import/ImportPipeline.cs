@@ -251,6 +251,7 @@ namespace ChatterConnector.Engine.Import
             ChatterImportRun run, IImportObserver observer, CancellationToken ct)
         {
             var count = 0;
+            var newcomers = new List<(StagedItem Earlier, string UserId)>();
             using var tx = _store.Begin();
             foreach (var rec in source.ReadItems(dir, watermarks))
             {
@@ -260,12 +261,23 @@ namespace ChatterConnector.Engine.Import
                 {
                     if (!_store.AddParticipant(Name, rec.Item.ThreadId, userId)) continue;
                     // A newcomer to a thread gets the thread's earlier items too.
-                    foreach (var earlier in _store.ItemsInThread(Name, rec.Item.ThreadId))
-                        AddDelivery(earlier.ItemKey, earlier.ItemId, earlier.ItemType, userId, mapper, run);
+                    foreach (var earlier in _store.ItemsInThread(Name, rec.Item.ThreadId)) newcomers.Add((earlier, userId));
                 }
+                if (newcomers.Count >= BatchSize) AddNewcomerDeliveries(newcomers, mapper, run, ct);
                 if (++count % 1000 == 0) observer.OnProgress(new ImportProgress("Reading", $"Found {count} new items", count, 0));
             }
+            AddNewcomerDeliveries(newcomers, mapper, run, ct);
             tx.Commit();
+        }
+
+        /// <summary>The earlier items of their threads for newcomers, whose mailboxes are looked up together first.</summary>
+        private void AddNewcomerDeliveries(List<(StagedItem Earlier, string UserId)> newcomers, UserMapper mapper, ChatterImportRun run, CancellationToken ct)
+        {
+            if (newcomers.Count == 0) return;
+            mapper.Prefetch(newcomers.Select(n => n.UserId), ct);
+            foreach (var (earlier, userId) in newcomers)
+                AddDelivery(earlier.ItemKey, earlier.ItemId, earlier.ItemType, userId, mapper, run);
+            newcomers.Clear();
         }
 
         private void StageNewItems(IChatterSource source, SourceDirectory dir, SourceWatermarks watermarks, UserMapper mapper, IStagingArea staging,
