@@ -166,18 +166,25 @@ public sealed class Azurite : IDisposable
 
     /// <summary>
     /// Runs <c>npm ci</c> (or <c>npm install</c> without a lock file) in tests/azurite when Azurite
-    /// is missing; a lock file beside it keeps two test processes from installing at once.
+    /// is missing; a lock file beside it keeps two test processes from installing at once. Installed
+    /// means a marker written after npm finished, naming the package lock it installed: Azurite's
+    /// own files appear one by one while npm unpacks them, and a test process that took their
+    /// first one for a finished install started an Azurite with half its modules.
     /// </summary>
     public static async Task EnsureInstalledAsync(string folder)
     {
         var entry = Path.Combine(folder, "node_modules", "azurite", "dist", "src", "azurite.js");
-        if (File.Exists(entry)) return;
+        var marker = Path.Combine(folder, "node_modules", ".chatterconnector-installed");
+        var lockFile = Path.Combine(folder, "package-lock.json");
+        var wanted = File.Exists(lockFile) ? Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(lockFile))) : "no lock";
+        bool Installed() => File.Exists(entry) && File.Exists(marker) && File.ReadAllText(marker).Trim() == wanted;
+        if (Installed()) return;
         await InstallLock.WaitAsync();
         try
         {
             using var fileLock = await LockFileAsync(Path.Combine(folder, ".install.lock"));
-            if (File.Exists(entry)) return;
-            var command = File.Exists(Path.Combine(folder, "package-lock.json")) ? "ci" : "install";
+            if (Installed()) return;
+            var command = File.Exists(lockFile) ? "ci" : "install";
             var info = new ProcessStartInfo("npm") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             foreach (var a in new[] { command, "--no-audit", "--no-fund", "--loglevel=error" }) info.ArgumentList.Add(a);
             using var npm = Process.Start(info) ?? throw new InvalidOperationException("npm could not be started.");
@@ -186,6 +193,7 @@ public sealed class Azurite : IDisposable
             await npm.WaitForExitAsync();
             if (npm.ExitCode != 0 || !File.Exists(entry))
                 throw new InvalidOperationException($"npm {command} of Azurite failed ({npm.ExitCode}):\n{await stdout}\n{await stderr}");
+            File.WriteAllText(marker, wanted);
         }
         finally
         {
