@@ -1,5 +1,5 @@
 @{
-    RootModule           = 'ChatterConnector.dll'
+    RootModule           = 'ChatterConnector.psm1'
     ModuleVersion        = '0.1.0'
     GUID                 = '6f7c2d8e-3b0a-4b9e-9a55-2d1f0c4e8a71'
     Author               = 'ChatterConnector contributors'
