@@ -42,4 +42,22 @@ public class ModuleIsolationTests
         Assert.Contains("type=ChatterConnector.Engine.Model.ChatterImportRun", output);
         Assert.Contains("modules=ChatterConnector" + Environment.NewLine, output); // one module, whatever it loads inside
     }
+
+    [Fact]
+    public void ImportedAgain_WithForceOrAfterRemoval_TheModuleKeepsEveryCommand()
+    {
+        using var t = new Scratch();
+        // Pester files each import the module with -Force into one session; an admin may remove and import it again.
+        var (exit, output, errors) = ModuleShell.Run(
+            "Import-Module $env:CHATTERCONNECTOR_MODULE -ErrorAction Stop; 'first=' + @(Get-Command -Module ChatterConnector).Count; " +
+            "Import-Module $env:CHATTERCONNECTOR_MODULE -Force -ErrorAction Stop; 'force=' + @(Get-Command -Module ChatterConnector).Count; " +
+            "Remove-Module ChatterConnector; Import-Module $env:CHATTERCONNECTOR_MODULE -ErrorAction Stop; 'again=' + @(Get-Command -Module ChatterConnector).Count; " +
+            $"'summary=' + (New-ChatterSampleExport -Path '{t.Sub("export")}' -Users 4 -Posts 4 -Seed 2).GetType().Name",
+            noModule: true);
+        Assert.True(exit == 0, output + errors);
+        Assert.Contains("first=17", output);
+        Assert.Contains("force=17", output);
+        Assert.Contains("again=17", output);
+        Assert.Contains("summary=SampleExportSummary", output);
+    }
 }
