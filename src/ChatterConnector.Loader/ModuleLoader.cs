@@ -54,32 +54,40 @@ namespace ChatterConnector.Loader
     }
 
     /// <summary>
-    /// Loads an assembly from dependencies/ when the module ships it, unless it is one of the
-    /// runtime's own (the trusted platform assemblies: System.*, PowerShell itself), which stay
-    /// shared. So a host that already carries the engine (a test project) shares it too, while in
-    /// pwsh the engine and its libraries are private to the module. Native SQLite comes from
-    /// dependencies/runtimes/&lt;rid&gt;/native.
+    /// Loads an assembly from dependencies/ when the module ships it, unless the runtime or the
+    /// host already carries it (a trusted platform assembly: System.*, PowerShell's own) in the
+    /// version asked for or a later one: that one is shared. So a host that already carries the
+    /// engine (a test project) shares it too, while in pwsh the engine and its libraries are
+    /// private to the module; and an older runtime (pwsh 7.4 on .NET 8) gets the module's newer
+    /// copy of a library it also has, where the shared context would refuse the version.
+    /// Native SQLite comes from dependencies/runtimes/&lt;rid&gt;/native.
     /// </summary>
     internal sealed class DependencyLoadContext : AssemblyLoadContext
     {
         private readonly string _folder;
-        private readonly HashSet<string> _platform;
+        private readonly Dictionary<string, string> _platform = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 
         public DependencyLoadContext(string folder)
         {
             _folder = folder;
-            _platform = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
             var trusted = AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") as string ?? "";
             foreach (var path in trusted.Split(Path.PathSeparator))
-                if (path.Length > 0) _platform.Add(Path.GetFileNameWithoutExtension(path));
+                if (path.Length > 0) _platform[Path.GetFileNameWithoutExtension(path)] = path;
         }
 
         protected override Assembly? Load(AssemblyName assemblyName)
         {
             var name = assemblyName.Name ?? "";
-            if (_platform.Contains(name)) return null; // the runtime's, or the host's: shared
+            if (_platform.TryGetValue(name, out var platformPath) && IsAtLeast(platformPath, assemblyName.Version)) return null; // shared
             var path = Path.Combine(_folder, name + ".dll");
             return File.Exists(path) ? LoadFromAssemblyPath(path) : null;
+        }
+
+        private static bool IsAtLeast(string path, Version? wanted)
+        {
+            if (wanted == null) return true;
+            try { return AssemblyName.GetAssemblyName(path).Version >= wanted; }
+            catch (Exception e) when (e is IOException || e is BadImageFormatException || e is UnauthorizedAccessException) { return true; }
         }
 
         protected override IntPtr LoadUnmanagedDll(string unmanagedDllName)
